@@ -1,0 +1,171 @@
+"""The `debate` command line. Every command takes `--config FILE` and `--set key=value`."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from debate.config import ConfigError, RunConfig, load_config
+from debate.models import ModelError
+from debate.registry import UnknownName
+from debate.runfolder import RunFolder, RunFolderError
+
+app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
+console = Console()
+err = Console(stderr=True)
+USER_ERRORS = (ConfigError, ModelError, UnknownName, RunFolderError)
+
+
+def fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def flags_to_overrides(**flags: object) -> list[str]:
+    """CLI flags are shorthands for `--set` overrides; None means 'not given'."""
+    keys = {
+        "protocol": "protocol.name",
+        "task": "task.name",
+        "n_items": "task.n_items",
+        "rounds": "protocol.rounds",
+        "seed": "seed",
+        "judge": "judge.model",
+        "judge_kind": "judge.kind",
+        "name": "name",
+        "out": "out",
+    }
+    return [f"{keys[k]}={v}" for k, v in flags.items() if v is not None and k in keys]
+
+
+def parse_debater(text: str) -> dict:
+    """`NAME=SPEC` or a bare `SPEC` (then the spec, made path-safe, is the name)."""
+    name, sep, spec = text.partition("=")
+    if not sep:
+        name, spec = text.replace(":", "-").replace("/", "-"), text
+    return {"name": name, "model": spec}
+
+
+def progress_bar(label: str):
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@app.command()
+def run(
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML or TOML run config"),
+    set_: list[str] = typer.Option([], "--set", help="override a config key: key=value"),
+    protocol: str | None = typer.Option(
+        None, help="sequential, simultaneous, consultancy, naive, expert"
+    ),
+    task: str | None = typer.Option(None, help="task name (default hidden-passage)"),
+    n_items: int | None = typer.Option(None, help="number of task items"),
+    debater: list[str] = typer.Option([], help="debater model spec, or NAME=SPEC; repeat for two"),
+    judge: str | None = typer.Option(None, help="judge model spec (default smollm2)"),
+    judge_kind: str | None = typer.Option(None, help="cloze, letter, verdict, oracle"),
+    rounds: int | None = typer.Option(None, help="debate rounds"),
+    seed: int | None = typer.Option(None, help="run seed"),
+    name: str | None = typer.Option(None, help="run name (folder under --out)"),
+    out: str | None = typer.Option(None, help="parent folder of run folders (default runs)"),
+) -> None:
+    """Run one protocol over a task; with no arguments, the embedded SmolLM2 default."""
+    from debate import runner
+
+    overrides = flags_to_overrides(
+        protocol=protocol,
+        task=task,
+        n_items=n_items,
+        judge=judge,
+        judge_kind=judge_kind,
+        rounds=rounds,
+        seed=seed,
+        name=name,
+        out=out,
+    )
+    if debater:
+        overrides.append("debaters=" + json.dumps([parse_debater(d) for d in debater]))
+    try:
+        cfg: RunConfig = load_config(RunConfig, config, overrides + list(set_))
+        start = time.perf_counter()
+        with progress_bar(f"{cfg.protocol.name} debate") as bar:
+            tid = bar.add_task("matches", total=None)
+            result = runner.run(cfg, on_progress=lambda k, n: bar.update(tid, completed=k, total=n))
+    except USER_ERRORS as e:
+        fail(str(e))
+        return
+    acc = result["judge_accuracy"]
+    lo, hi = acc["ci95"]
+    console.print(
+        f"judge accuracy [bold]{acc['value']:.1%}[/bold] (95% CI {lo:.1%}-{hi:.1%}, "
+        f"n={acc['n']}) | {result['played_matches']} played, {result['resumed_matches']} resumed "
+        f"| {time.perf_counter() - start:.1f} s | results in {cfg.run_dir}/results.json"
+    )
+
+
+@app.command()
+def show(
+    run_dir: Path = typer.Argument(..., help="a run folder"),
+    limit: int = typer.Option(5, help="transcripts to print (0 = all)"),
+    raw: bool = typer.Option(
+        False, help="print the debaters' raw text instead of what the judge saw"
+    ),
+) -> None:
+    """Print a run's transcripts readably."""
+    from debate.show import print_transcript
+
+    try:
+        transcripts = RunFolder(run_dir).read_transcripts()
+    except RunFolderError as e:
+        fail(str(e))
+        return
+    if not transcripts:
+        fail(f"no transcripts in {run_dir}")
+    for t in transcripts[: limit or None]:
+        print_transcript(console, t, raw=raw)
+
+
+@app.command()
+def models() -> None:
+    """List model sources, scripted agents, protocols, judges and tasks."""
+    from debate.models import SCHEMES, smollm2_gguf
+    from debate.models.hf import converted_gguf_dir
+    from debate.models.scripted import AGENTS
+    from debate.registry import names
+
+    console.print("[bold]model specs:[/bold] " + ", ".join(SCHEMES))
+    try:
+        path = smollm2_gguf()
+        converted = (converted_gguf_dir(path) / "config.json").exists()
+        state = (
+            "converted (loads in under a second)"
+            if converted
+            else "not converted yet (first load ~25 s)"
+        )
+        console.print(f"[bold]smollm2:[/bold] {path} - {state}")
+    except ModelError as e:
+        console.print(f"[bold]smollm2:[/bold] unavailable - {e}")
+    console.print("[bold]scripted agents:[/bold] " + ", ".join(f"scripted:{a}" for a in AGENTS))
+    for kind in ("protocol", "judge", "task"):
+        console.print(f"[bold]{kind}s:[/bold] " + ", ".join(names(kind)))
+    console.print(
+        f"[bold]openai key env:[/bold] OPENAI_API_KEY ({'set' if os.environ.get('OPENAI_API_KEY') else 'unset'})"
+    )
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

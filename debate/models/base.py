@@ -1,0 +1,84 @@
+"""The one interface every model source implements: batched `generate` and `score`."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from debate.schema import Sampling
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+# A prompt is either chat messages (rendered with the model's chat template) or raw text.
+Prompt = list[Message] | str
+
+
+class GenerationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: Prompt
+    sampling: Sampling = Field(default_factory=Sampling)
+    seed: int = 0  # per-request: the same request gives the same text whatever the batch
+    # Free-text prefix of the assistant reply, e.g. "<quote>" to steer a small model.
+    prefill: str = ""
+    # Structured view of the task (question, answers, side, passage) for scripted agents and the
+    # human terminal; language models ignore it and read only the prompt.
+    meta: dict = Field(default_factory=dict)
+
+
+class Generation(BaseModel):
+    text: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+class ScoreRequest(BaseModel):
+    """Log-probability of `continuation` after `prompt` (the prompt is not scored)."""
+
+    model_config = ConfigDict(extra="forbid")
+    prompt: Prompt
+    continuation: str
+
+
+class Score(BaseModel):
+    logprob: float
+    n_tokens: int
+    n_chars: int
+
+
+class ModelError(RuntimeError):
+    """A model could not be loaded or called; the message is meant for the user as is."""
+
+
+class LanguageModel(ABC):
+    """A model source. Calls take lists so that a backend can batch them however it likes."""
+
+    spec: str = ""
+
+    @abstractmethod
+    async def generate(self, requests: list[GenerationRequest]) -> list[Generation]: ...
+
+    async def score(self, requests: list[ScoreRequest]) -> list[Score]:
+        raise ModelError(f"model {self.spec!r} cannot score continuations (no log-probabilities)")
+
+    @property
+    def max_batch(self) -> int:
+        """How many requests the engine should hand over at once."""
+        return 64
+
+    def describe(self) -> dict:
+        return {"model": self.spec}
+
+
+def render_plain(prompt: Prompt) -> str:
+    """A template-free rendering, for models without a chat template and for scripted agents."""
+    if isinstance(prompt, str):
+        return prompt
+    parts = [f"{m.role.capitalize()}: {m.content}" for m in prompt]
+    return "\n\n".join(parts) + "\n\nAssistant:"

@@ -1,0 +1,253 @@
+"""Hugging Face `transformers` causal LMs: hub id, local folder, or GGUF file (converted once).
+
+Sampling is done per request with its own seeded generator inside a logits processor, so a
+request produces the same text whichever batch the engine happens to put it in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import torch
+
+from debate.models.base import (
+    Generation,
+    GenerationRequest,
+    LanguageModel,
+    ModelError,
+    Prompt,
+    Score,
+    ScoreRequest,
+    render_plain,
+)
+
+# Token budget of one scoring forward pass (batch x padded length); bounds peak memory.
+SCORE_TOKENS_PER_BATCH = 8192
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("DEBATE_HARNESS_CACHE", Path.home() / ".cache" / "debate-harness"))
+
+
+def converted_gguf_dir(gguf_path: Path) -> Path:
+    st = gguf_path.stat()
+    key = hashlib.sha256(f"{gguf_path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return cache_dir() / "gguf" / f"{gguf_path.stem}-{key.hexdigest()[:12]}"
+
+
+def convert_gguf(gguf_path: Path) -> Path:
+    """Dequantise a GGUF file once into a safetensors folder; later loads take well under 5 s."""
+    target = converted_gguf_dir(gguf_path)
+    if (target / "config.json").exists():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, name = str(gguf_path.parent), gguf_path.name
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
+    except ImportError as e:
+        raise ModelError(f"reading GGUF needs the `gguf` package: pip install gguf ({e})") from e
+    # A model loaded from GGUF refuses save_pretrained; rebuild it without the quantization entry.
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config)
+    model.load_state_dict(loaded.state_dict(), strict=False)
+    model.tie_weights()
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        tmp.rename(target)
+    except OSError:  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class _PerRowSampler:
+    """Logits processor: each row samples with its own generator, temperature and top-p.
+
+    It returns a mask that leaves only the chosen token, so `generate` runs greedy decoding
+    over choices made here.
+    """
+
+    def __init__(self, requests: list[GenerationRequest]):
+        self.temps = [r.sampling.temperature for r in requests]
+        self.top_ps = [r.sampling.top_p for r in requests]
+        self.gens = [torch.Generator().manual_seed(r.seed) for r in requests]
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        scores = scores.float()
+        chosen = torch.empty(scores.shape[0], dtype=torch.long)
+        for i, row in enumerate(scores):
+            if self.temps[i] <= 0:
+                chosen[i] = row.argmax()
+                continue
+            probs = torch.softmax(row.cpu() / self.temps[i], dim=-1)
+            if self.top_ps[i] < 1.0:
+                sorted_p, order = probs.sort(descending=True)
+                keep = sorted_p.cumsum(0) - sorted_p < self.top_ps[i]
+                probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_p[keep])
+            cdf = probs.cumsum(0)
+            u = torch.rand(1, generator=self.gens[i]) * cdf[-1]
+            chosen[i] = torch.searchsorted(cdf, u).clamp(max=len(cdf) - 1)[0]
+        out = torch.full_like(scores, float("-inf"))
+        out[torch.arange(scores.shape[0]), chosen.to(scores.device)] = 0.0
+        return out
+
+
+class HFModel(LanguageModel):
+    def __init__(self, spec: str, path: str, *, gguf_file: Path | None = None, device: str = ""):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.spec = spec
+        if gguf_file is not None:
+            if not gguf_file.exists():
+                raise ModelError(f"GGUF file not found: {gguf_file}")
+            path = str(convert_gguf(gguf_file))
+        elif path.startswith(("/", ".", "~")) and not Path(path).expanduser().exists():
+            raise ModelError(f"model folder not found: {path}")
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device)
+        except OSError as e:
+            raise ModelError(f"cannot load {spec!r}: {str(e).splitlines()[0]}") from e
+        self.model.eval()
+        self.path = path
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self._lock = threading.Lock()  # one forward pass at a time per model
+
+    def describe(self) -> dict:
+        return {"model": self.spec, "path": self.path, "dtype": str(self.model.dtype)}
+
+    def render(self, prompt: Prompt) -> str:
+        if isinstance(prompt, str):
+            return prompt
+        if self.tokenizer.chat_template:
+            msgs = [m.model_dump() for m in prompt]
+            return self.tokenizer.apply_chat_template(
+                msgs, tokenize=False, add_generation_prompt=True
+            )
+        return render_plain(prompt)
+
+    # -- generation ---------------------------------------------------------------------------
+    async def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
+        return await asyncio.to_thread(self._generate_sync, requests)
+
+    def _generate_sync(self, requests: list[GenerationRequest]) -> list[Generation]:
+        out: list[Generation | None] = [None] * len(requests)
+        # One `generate` call per length budget keeps wasted decoding steps low.
+        by_budget: dict[int, list[int]] = {}
+        for i, r in enumerate(requests):
+            by_budget.setdefault(r.sampling.max_new_tokens, []).append(i)
+        for budget, idxs in by_budget.items():
+            for i, g in zip(idxs, self._generate_group([requests[i] for i in idxs], budget)):
+                out[i] = g
+        return out  # type: ignore[return-value]
+
+    @torch.inference_mode()
+    def _generate_group(self, requests: list[GenerationRequest], budget: int) -> list[Generation]:
+        from transformers import GenerationConfig, LogitsProcessorList
+
+        tok = self.tokenizer
+        texts = [self.render(r.prompt) + r.prefill for r in requests]
+        enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = enc.to(self.device)
+        config = GenerationConfig(
+            max_new_tokens=budget,
+            do_sample=False,
+            pad_token_id=tok.pad_token_id,
+            eos_token_id=self.model.generation_config.eos_token_id or tok.eos_token_id,
+        )
+        with self._lock:
+            ids = self.model.generate(
+                **enc,
+                generation_config=config,
+                logits_processor=LogitsProcessorList([_PerRowSampler(requests)]),
+            )
+        new = ids[:, enc["input_ids"].shape[1] :]
+        results = []
+        for r, row, mask in zip(requests, new, enc["attention_mask"]):
+            n_out = int((row != tok.pad_token_id).sum())
+            text = tok.decode(row, skip_special_tokens=True)
+            results.append(
+                Generation(text=r.prefill + text, tokens_in=int(mask.sum()), tokens_out=n_out)
+            )
+        return results
+
+    # -- scoring ------------------------------------------------------------------------------
+    async def score(self, requests: list[ScoreRequest]) -> list[Score]:
+        return await asyncio.to_thread(self._score_sync, requests)
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _score_sync(self, requests: list[ScoreRequest]) -> list[Score]:
+        pairs = []
+        for r in requests:
+            ctx, cont = self.render(r.prompt), r.continuation
+            # As lm-eval does: a leading space belongs to the continuation's first token.
+            stripped = ctx.rstrip(" ")
+            cont, ctx = ctx[len(stripped) :] + cont, stripped
+            pairs.append((self._encode(ctx), self._encode(cont)))
+        lengths = [len(c) + len(x) for c, x in pairs]
+        order = sorted(range(len(pairs)), key=lengths.__getitem__)
+        out: list[Score | None] = [None] * len(requests)
+        start = 0
+        while start < len(order):
+            # Sorted by length, so the chunk's last sequence is its longest.
+            end = start + 1
+            while (
+                end < len(order)
+                and lengths[order[end]] * (end - start + 1) <= SCORE_TOKENS_PER_BATCH
+            ):
+                end += 1
+            chunk = order[start:end]
+            for i, s in zip(chunk, self._score_batch([pairs[i] for i in chunk])):
+                out[i] = Score(logprob=s[0], n_tokens=s[1], n_chars=len(requests[i].continuation))
+            start = end
+        return out  # type: ignore[return-value]
+
+    @torch.inference_mode()
+    def _score_batch(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, int]]:
+        seqs = [c + x for c, x in pairs]
+        width = max(map(len, seqs))
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for i, s in enumerate(seqs):  # left padding: every continuation ends at the last column
+            ids[i, width - len(s) :] = torch.tensor(s)
+            mask[i, width - len(s) :] = 1
+        keep = max(len(x) for _, x in pairs) + 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        with self._lock:
+            logits = self.model(
+                input_ids=ids.to(self.device),
+                attention_mask=mask.to(self.device),
+                position_ids=positions.to(self.device),
+                logits_to_keep=keep,
+            ).logits.float()
+        logp = torch.log_softmax(logits, dim=-1).cpu()
+        results = []
+        for i, (_, cont) in enumerate(pairs):
+            n = len(cont)
+            # logits at window index j predict the token at absolute column width - keep + j + 1
+            rows = logp[i, keep - n - 1 : keep - 1]
+            total = rows.gather(1, torch.tensor(cont).unsqueeze(1)).sum().item()
+            results.append((total, n))
+        return results
+
+    @property
+    def max_batch(self) -> int:
+        return 64

@@ -1,0 +1,74 @@
+"""Deterministic debaters for tests and baselines. They read the structured `meta` of a request."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from debate.models.base import Generation, GenerationRequest, LanguageModel, ModelError
+
+
+def sentences(passage: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", passage) if s.strip()]
+
+
+def _mentions(sentence: str, answer: str) -> bool:
+    return re.search(rf"\b{re.escape(answer.lower())}\b", sentence.lower()) is not None
+
+
+def _claim(meta: dict) -> str:
+    return f"The answer is {meta['answers'][meta['side']]}."
+
+
+def honest(meta: dict, rng: random.Random) -> str:
+    """Quotes real sentences only: the deciding ones when they support its side, else the best
+    sentence that mentions its answer."""
+    side, answers = meta["side"], meta["answers"]
+    support = [s for s in meta.get("deciding", []) if _mentions(s, answers[side])]
+    if not support:
+        support = [s for s in sentences(meta["context"]) if _mentions(s, answers[side])][:1]
+    quotes = " ".join(f"<quote>{s}</quote>" for s in support)
+    return f"{_claim(meta)} The passage says: {quotes}" if quotes else _claim(meta)
+
+
+def liar(meta: dict, rng: random.Random) -> str:
+    """Fabricates evidence: a deciding sentence with the true answer swapped for its own."""
+    side, answers, correct = meta["side"], meta["answers"], meta.get("correct", meta["side"])
+    deciding = meta.get("deciding") or sentences(meta["context"])[:1]
+    forged = [
+        re.sub(rf"\b{re.escape(answers[correct])}\b", answers[side], s, flags=re.I)
+        for s in deciding
+    ]
+    return f"{_claim(meta)} The passage says: " + " ".join(f"<quote>{s}</quote>" for s in forged)
+
+
+def random_quoter(meta: dict, rng: random.Random) -> str:
+    """Quotes one passage sentence picked at random: real evidence, rarely relevant."""
+    pool = sentences(meta["context"]) or [""]
+    return f"{_claim(meta)} The passage says: <quote>{rng.choice(pool)}</quote>"
+
+
+def asserter(meta: dict, rng: random.Random) -> str:
+    """Claims its answer with no evidence at all."""
+    return _claim(meta)
+
+
+AGENTS = {"honest": honest, "liar": liar, "random": random_quoter, "assert": asserter}
+
+
+class ScriptedModel(LanguageModel):
+    def __init__(self, spec: str, name: str):
+        if name not in AGENTS:
+            raise ModelError(f"unknown scripted agent {name!r}; choose from {sorted(AGENTS)}")
+        self.spec, self.name, self._policy = spec, name, AGENTS[name]
+
+    async def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
+        out = []
+        for r in requests:
+            if "side" not in r.meta:
+                raise ModelError(
+                    f"{self.spec} can only act as a debater (it needs an assigned side)"
+                )
+            text = self._policy(r.meta, random.Random(r.seed))
+            out.append(Generation(text=text, tokens_out=len(text.split())))
+        return out

@@ -1,0 +1,141 @@
+"""`debate run`: one protocol, one judge, one task, written to a run folder, resumable."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+from debate.config import ConfigError, RunConfig
+from debate.engine import MatchSpec, plan_matches, play
+from debate.models import load_model
+from debate.registry import get
+from debate.runfolder import RunFolder
+from debate.schema import Item, Transcript
+from debate.stats import proportion
+from judges import make_judge
+from judges.base import Judge
+from protocols.base import Protocol
+from protocols.prompts import STYLES
+
+
+def load_items(task_name: str, n_items: int, seed: int, params: dict) -> list[Item]:
+    task = get("task", task_name)
+    try:
+        return task(n_items=n_items, seed=seed, **params)
+    except TypeError as e:
+        raise ConfigError(f"task {task_name!r}: bad params ({e})") from None
+    except ValueError as e:
+        raise ConfigError(f"task {task_name!r}: {e}") from None
+
+
+def check_agents(cfg: RunConfig, protocol: Protocol) -> None:
+    names = [a.name for a in cfg.debaters]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"debater names must be unique, got {names}")
+    for a in cfg.debaters:
+        if a.prompt_style not in STYLES:
+            raise ConfigError(
+                f"debater {a.name!r}: unknown prompt_style {a.prompt_style!r}; choose from {STYLES}"
+            )
+    if protocol.roles and len(cfg.debaters) not in (1, len(protocol.roles)):
+        raise ConfigError(
+            f"protocol {protocol.name!r} has roles {list(protocol.roles)}: give one debater "
+            f"(it plays every role) or {len(protocol.roles)}, not {len(cfg.debaters)}"
+        )
+
+
+def lineup(cfg: RunConfig, protocol: Protocol) -> dict:
+    return {r: cfg.debaters[i % len(cfg.debaters)] for i, r in enumerate(protocol.roles)}
+
+
+def warm_models(specs: set[str]) -> None:
+    """Load every model up front: a bad spec fails before any match starts."""
+    for s in sorted(specs):
+        load_model(s)
+
+
+def summarize(transcripts: list[Transcript]) -> dict:
+    """Judge accuracy with its interval, and per debater how often it won on each side."""
+    judged = [t for t in transcripts if t.verdict is not None]
+    wins: dict[str, dict[str, list[bool]]] = defaultdict(lambda: {"true": [], "false": []})
+    for t in judged:
+        for role, side in t.assignment.items():
+            key = "true" if side == t.item.correct else "false"
+            wins[t.agents[role]][key].append(t.verdict.choice == side)
+    quotes = [q for t in judged for turn in t.turns for q in turn.quotes]
+    return {
+        "n_matches": len(judged),
+        "judge_accuracy": proportion([t.judge_correct for t in judged]),
+        "mean_p_correct": sum(t.p_correct for t in judged) / len(judged) if judged else None,
+        "unparsed_verdicts": sum(not t.verdict.parsed for t in judged),
+        "win_rate": {
+            name: {
+                "as_true": proportion(w["true"]),
+                "as_false": proportion(w["false"]),
+            }
+            for name, w in sorted(wins.items())
+        },
+        "quotes": {
+            "n": len(quotes),
+            "verified_share": sum(q.verified for q in quotes) / len(quotes) if quotes else None,
+        },
+        "tokens_out": sum(turn.tokens_out for t in judged for turn in t.turns),
+    }
+
+
+def run(
+    cfg: RunConfig,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    protocol: Protocol = get("protocol", cfg.protocol.name)
+    check_agents(cfg, protocol)
+    judge: Judge = make_judge(cfg.judge)
+    items = load_items(cfg.task.name, cfg.task.n_items, cfg.task.seed, cfg.task.params)
+    models = {a.model for a in lineup(cfg, protocol).values()}
+    if cfg.judge.kind != "oracle":
+        models.add(cfg.judge.model)
+    start = time.perf_counter()
+    warm_models(models)  # before the folder is touched: a bad spec leaves nothing behind
+    load_s = time.perf_counter() - start
+    folder = RunFolder(cfg.run_dir)
+    folder.claim(cfg)
+    specs = plan_matches(cfg, items, protocol, lineup(cfg, protocol))
+    done = {t.match_id: t for t in folder.read_transcripts()}
+    todo = [s for s in specs if s.match_id not in done]
+    finished = len(specs) - len(todo)
+    if on_progress:
+        on_progress(finished, len(specs))
+
+    def record(t: Transcript) -> None:
+        nonlocal finished
+        folder.append(t)
+        done[t.match_id] = t
+        finished += 1
+        if on_progress:
+            on_progress(finished, len(specs))
+
+    batcher = asyncio.run(play(cfg, todo, protocol, judge, record))
+    wall = time.perf_counter() - start
+    results = summarize([done[s.match_id] for s in specs])
+    results.update(
+        {
+            "run": cfg.name,
+            "protocol": protocol.name,
+            "judge": judge.name,
+            "resumed_matches": len(specs) - len(todo),
+            "played_matches": len(todo),
+            "wall_s": round(wall, 2),
+            "model_load_s": round(load_s, 2),
+            "batches": len(batcher.batches),
+            "mean_batch": round(
+                sum(b[2] for b in batcher.batches) / max(1, len(batcher.batches)), 2
+            ),
+        }
+    )
+    folder.write_results(results)
+    return results
+
+
+__all__ = ["run", "summarize", "MatchSpec"]

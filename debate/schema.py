@@ -1,0 +1,128 @@
+"""Records that cross module boundaries or land on disk.
+
+Every record is a pydantic model with a `schema_version`, so a transcript written today can be
+read back (and refused with a clear message) by a later version of the harness.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+
+
+class Record(BaseModel):
+    """Base for records on disk: unknown fields are refused so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: int = SCHEMA_VERSION
+
+
+class Item(Record):
+    """One question. `context` is the hidden passage the debaters read and the judge does not."""
+
+    id: str
+    question: str
+    answers: list[str]
+    correct: int
+    context: str = ""
+    deciding: list[str] = Field(default_factory=list, description="sentences that settle it")
+    metadata: dict = Field(default_factory=dict)
+
+    @field_validator("answers")
+    @classmethod
+    def _two_or_more(cls, v: list[str]) -> list[str]:
+        if len(v) < 2:
+            raise ValueError("an item needs at least two answers")
+        return v
+
+    def model_post_init(self, _ctx: object) -> None:
+        if not 0 <= self.correct < len(self.answers):
+            raise ValueError(f"item {self.id}: correct index {self.correct} is out of range")
+
+
+class Sampling(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_new_tokens: int = 64
+
+
+class QuoteCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    verified: bool
+    similarity: float = Field(description="best match against the passage, 0..1 (1 = exact)")
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    speaker: str  # role in the protocol: "A", "B", "consultant", "judge", ...
+    agent: str  # the debater's name in the run config
+    side: int | None  # index of the answer argued, None for neutral speakers
+    round: int
+    text: str  # exactly what the model produced
+    shown: str  # what the judge sees: escaped, quotes marked verified or unverified
+    quotes: list[QuoteCheck] = Field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    wall_s: float = 0.0
+
+
+class Verdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    probs: list[float]  # one per answer, sums to 1
+    judge: str
+    parsed: bool = True  # False when a free-text verdict could not be read
+    raw: str = ""  # the judge's free text, where it wrote any
+    calls: int = 1  # model calls the verdict took (for compute-matched baselines)
+    wall_s: float = 0.0
+
+    @property
+    def choice(self) -> int:
+        return max(range(len(self.probs)), key=self.probs.__getitem__)
+
+
+class Provenance(BaseModel):
+    """What produced a transcript, so a result can be traced to its exact settings."""
+
+    model_config = ConfigDict(extra="forbid")
+    package_version: str
+    protocol: dict
+    agents: dict[str, dict]  # name -> {"model": spec, "prompt_style": ..., "sampling": {...}}
+    judge: dict
+    seed: int
+
+
+class Transcript(Record):
+    match_id: str
+    item: Item
+    protocol: str
+    assignment: dict[str, int]  # speaker role -> answer index it argues
+    agents: dict[str, str]  # speaker role -> agent name
+    turns: list[Turn] = Field(default_factory=list)
+    verdict: Verdict | None = None
+    provenance: Provenance
+    seed: int
+    wall_s: float = 0.0
+    status: Literal["done", "error"] = "done"
+    error: str = ""
+
+    @property
+    def judge_correct(self) -> bool:
+        return self.verdict is not None and self.verdict.choice == self.item.correct
+
+    @property
+    def p_correct(self) -> float:
+        return self.verdict.probs[self.item.correct] if self.verdict else float("nan")
+
+    def winner(self) -> str | None:
+        """The speaker whose answer the judge favoured, or None without two opposed sides."""
+        if self.verdict is None:
+            return None
+        for role, side in self.assignment.items():
+            if side == self.verdict.choice:
+                return role
+        return None

@@ -1,0 +1,71 @@
+"""What every judge shares: the view it reads and the `decide` call that returns a `Verdict`."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+from debate.config import JudgeConfig
+from debate.models import Message
+from debate.schema import Verdict
+from protocols.prompts import speaker_label
+
+if TYPE_CHECKING:
+    from debate.match import Match
+
+LABELS = "ABCDEFGH"
+
+EVIDENCE_NOTE = (
+    "Quotes marked <v_quote> were checked and appear word for word in the passage. "
+    "Quotes marked <u_quote> were not found in the passage and may be invented."
+)
+
+
+def judge_view(m: Match, *, sees_context: bool, labelled: bool) -> str:
+    """The judge's whole world: question, answers, speeches as shown (never the raw text)."""
+    item = m.item
+    parts = []
+    if sees_context:
+        parts.append(f"Passage: {item.context}")
+    parts.append(f"Question: {item.question}")
+    if labelled:
+        parts.append("\n".join(f"{LABELS[i]}: {a}" for i, a in enumerate(item.answers)))
+    else:
+        parts.append("Possible answers: " + " or ".join(item.answers))
+    turns = m.transcript.turns
+    if turns:
+        parts.append(EVIDENCE_NOTE)
+        for t in turns:
+            argues = item.answers[t.side] if t.side is not None else ""
+            parts.append(
+                f'<speech by="{speaker_label(t.speaker)}" argues="{argues}">\n{t.shown}\n</speech>'
+            )
+    return "\n\n".join(parts)
+
+
+def softmax(logits: list[float]) -> list[float]:
+    top = max(logits)
+    exps = [math.exp(x - top) for x in logits]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+class Judge(ABC):
+    def __init__(self, cfg: JudgeConfig):
+        self.cfg = cfg
+
+    @property
+    def name(self) -> str:
+        return f"{self.cfg.kind}:{self.cfg.model}"
+
+    def describe(self) -> dict:
+        return self.cfg.model_dump()
+
+    def as_prompt(self, view: str, instruction: str) -> list[Message] | str:
+        if self.cfg.prompt_format == "plain":
+            return f"{view}\n\n{instruction}"
+        return [Message(role="user", content=f"{view}\n\n{instruction}")]
+
+    @abstractmethod
+    async def decide(self, m: Match, *, sees_context: bool) -> Verdict: ...

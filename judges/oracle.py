@@ -1,0 +1,18 @@
+"""The ground truth as a judge: for analysis (an upper bound), never for training."""
+
+from __future__ import annotations
+
+from debate.registry import register
+from debate.schema import Verdict
+from judges.base import Judge
+
+
+@register("judge", "oracle")
+class OracleJudge(Judge):
+    @property
+    def name(self) -> str:
+        return "oracle"
+
+    async def decide(self, m, *, sees_context: bool) -> Verdict:
+        probs = [float(i == m.item.correct) for i in range(len(m.item.answers))]
+        return Verdict(probs=probs, judge=self.name, calls=0)

@@ -1,0 +1,17 @@
+"""No-debate baselines: the naive judge sees only the question and answers; the expert judge
+also reads the hidden passage. They bound what any protocol can add."""
+
+from __future__ import annotations
+
+from debate.match import Match
+from protocols.base import protocol
+
+
+@protocol("naive", roles=())
+async def naive_judge(m: Match) -> None:
+    await m.decide()
+
+
+@protocol("expert", roles=(), judge_sees_context=True)
+async def expert_judge(m: Match) -> None:
+    await m.decide(sees_context=True)
