@@ -30,6 +30,10 @@ class JudgeConfig(Strict):
     kind: str = "cloze"
     model: str = "smollm2"
     prompt_format: Literal["chat", "plain"] = "chat"
+    # "speeches": the judge reads every speech as shown; "evidence": only the verified quotes,
+    # deduplicated (claims and unverified quotes never reach it). Small judges follow whichever
+    # claim they read last; reading evidence alone removes that lever from a liar.
+    reads: Literal["speeches", "evidence"] = "evidence"
     # verdict judge: how long its reasoning may be
     max_new_tokens: int = 96
     temperature: float = 0.0

@@ -22,7 +22,7 @@ EVIDENCE_NOTE = (
 )
 
 
-def judge_view(m: Match, *, sees_context: bool, labelled: bool) -> str:
+def judge_view(m: Match, *, sees_context: bool, labelled: bool, reads: str = "speeches") -> str:
     """The judge's whole world: question, answers, speeches as shown (never the raw text)."""
     item = m.item
     parts = []
@@ -31,10 +31,13 @@ def judge_view(m: Match, *, sees_context: bool, labelled: bool) -> str:
     parts.append(f"Question: {item.question}")
     if labelled:
         parts.append("\n".join(f"{LABELS[i]}: {a}" for i, a in enumerate(item.answers)))
-    else:
-        parts.append("Possible answers: " + " or ".join(item.answers))
+    # Unlabelled (cloze) views list no options: a small model scores whichever option it read
+    # last as likelier, which measured as chance accuracy even with the deciding sentence shown.
     turns = m.transcript.turns
-    if turns:
+    if turns and reads == "evidence":
+        quotes = dict.fromkeys(q.text for t in turns for q in t.quotes if q.verified)
+        parts.append("Evidence from the passage: " + (" ".join(quotes) or "none was quoted."))
+    elif turns:
         parts.append(EVIDENCE_NOTE)
         for t in turns:
             argues = item.answers[t.side] if t.side is not None else ""

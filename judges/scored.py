@@ -13,7 +13,7 @@ from judges.base import LABELS, Judge, judge_view, softmax
 @register("judge", "cloze")
 class ClozeJudge(Judge):
     async def decide(self, m, *, sees_context: bool) -> Verdict:
-        view = judge_view(m, sees_context=sees_context, labelled=False)
+        view = judge_view(m, sees_context=sees_context, labelled=False, reads=self.cfg.reads)
         prompt = self.as_prompt(view, "What is the correct answer to the question?")
         lead = (
             " The correct answer is"
@@ -29,7 +29,7 @@ class ClozeJudge(Judge):
 @register("judge", "letter")
 class LetterJudge(Judge):
     async def decide(self, m, *, sees_context: bool) -> Verdict:
-        view = judge_view(m, sees_context=sees_context, labelled=True)
+        view = judge_view(m, sees_context=sees_context, labelled=True, reads=self.cfg.reads)
         labels = LABELS[: len(m.item.answers)]
         prompt = self.as_prompt(
             view, f"Which answer is correct? Reply with one letter: {', '.join(labels)}."

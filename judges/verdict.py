@@ -37,7 +37,7 @@ def parse_choice(text: str, answers: list[str]) -> int | None:
 class VerdictJudge(Judge):
     async def decide(self, m, *, sees_context: bool) -> Verdict:
         n = len(m.item.answers)
-        view = judge_view(m, sees_context=sees_context, labelled=True)
+        view = judge_view(m, sees_context=sees_context, labelled=True, reads=self.cfg.reads)
         prompt = self.as_prompt(view, INSTRUCTION.format(labels=", ".join(LABELS[:n])))
         request = GenerationRequest(
             prompt=prompt,
