@@ -1,0 +1,98 @@
+"""The transformers backend on a tiny Llama built from a config (no downloads)."""
+
+import asyncio
+import math
+
+import pytest
+import torch
+
+from debate.models import GenerationRequest, Message, ScoreRequest
+from debate.schema import Sampling
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    path = tmp_path_factory.mktemp("tiny")
+    vocab = {
+        c: i for i, c in enumerate(["<pad>", "<eos>"] + list("abcdefghijklmnopqrstuvwxyz .:?AB"))
+    }
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="<pad>"))
+    tk.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", eos_token="<eos>")
+    tok.save_pretrained(path)
+    torch.manual_seed(0)
+    cfg = LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
+    LlamaForCausalLM(cfg).save_pretrained(path)
+    from debate.models.hf import HFModel
+
+    return HFModel(f"hf:{path}", str(path))
+
+
+def req(text, seed, temperature=1.0, n=8):
+    return GenerationRequest(
+        prompt=text, seed=seed, sampling=Sampling(temperature=temperature, max_new_tokens=n)
+    )
+
+
+def test_sampling_is_per_request_whatever_the_batch(tiny):
+    alone = asyncio.run(tiny.generate([req("ab", 7)]))[0].text
+    batched = asyncio.run(tiny.generate([req("a longer prompt", 1), req("ab", 7), req("x", 3)]))
+    assert batched[1].text == alone
+    other_seed = asyncio.run(tiny.generate([req("ab", 8, n=16)]))[0].text
+    assert other_seed != asyncio.run(tiny.generate([req("ab", 7, n=16)]))[0].text
+
+
+def test_score_equals_a_plain_forward_pass(tiny):
+    [s] = asyncio.run(tiny.score([ScoreRequest(prompt="ab", continuation="cd")]))
+    ids = torch.tensor([tiny._encode("abcd")])
+    with torch.no_grad():
+        logp = torch.log_softmax(tiny.model(ids).logits[0], -1)
+    expected = logp[1, ids[0, 2]] + logp[2, ids[0, 3]]
+    assert s.n_tokens == 2 and math.isclose(s.logprob, expected.item(), abs_tol=1e-4)
+    batched = asyncio.run(
+        tiny.score(
+            [
+                ScoreRequest(prompt="a much longer prompt", continuation="x"),
+                ScoreRequest(prompt="ab", continuation="cd"),
+            ]
+        )
+    )
+    assert math.isclose(batched[1].logprob, s.logprob, abs_tol=1e-4)
+
+
+def test_chat_prompt_without_template_falls_back_to_plain(tiny):
+    out = asyncio.run(
+        tiny.generate(
+            [
+                GenerationRequest(
+                    prompt=[Message(role="user", content="hi")], sampling=Sampling(max_new_tokens=3)
+                )
+            ]
+        )
+    )
+    assert out[0].tokens_in > 0
+
+
+@pytest.mark.slow
+def test_embedded_smollm2_debate_end_to_end(tmp_path):
+    from typer.testing import CliRunner
+
+    from debate.cli import app
+
+    res = CliRunner().invoke(
+        app, ["run", "--out", str(tmp_path), "--n-items", "2", "--set", "protocol.speech_tokens=16"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "judge accuracy" in res.output
