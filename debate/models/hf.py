@@ -85,21 +85,20 @@ class _PerRowSampler:
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         scores = scores.float()
-        chosen = torch.empty(scores.shape[0], dtype=torch.long)
-        for i, row in enumerate(scores):
-            if self.temps[i] <= 0:
-                chosen[i] = row.argmax()
-                continue
-            probs = torch.softmax(row.cpu() / self.temps[i], dim=-1)
-            if self.top_ps[i] < 1.0:
-                sorted_p, order = probs.sort(descending=True)
-                keep = sorted_p.cumsum(0) - sorted_p < self.top_ps[i]
-                probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_p[keep])
-            cdf = probs.cumsum(0)
-            u = torch.rand(1, generator=self.gens[i]) * cdf[-1]
-            chosen[i] = torch.searchsorted(cdf, u).clamp(max=len(cdf) - 1)[0]
+        temps = torch.tensor(self.temps, device=scores.device).clamp(min=1e-6).unsqueeze(1)
+        probs = torch.softmax(scores / temps, dim=-1)
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        top_p = torch.tensor(self.top_ps, device=scores.device).unsqueeze(1)
+        sorted_p = sorted_p * ((sorted_p.cumsum(-1) - sorted_p) < top_p)
+        cdf = sorted_p.cumsum(-1)
+        # One uniform draw per row from that row's own generator keeps rows independent.
+        u = torch.cat([torch.rand(1, generator=g) for g in self.gens]).to(scores.device)
+        pick = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(1)).clamp(max=cdf.shape[1] - 1)
+        chosen = order.gather(1, pick).squeeze(1)
+        greedy = torch.tensor([t <= 0 for t in self.temps], device=scores.device)
+        chosen = torch.where(greedy, scores.argmax(-1), chosen)
         out = torch.full_like(scores, float("-inf"))
-        out[torch.arange(scores.shape[0]), chosen.to(scores.device)] = 0.0
+        out[torch.arange(scores.shape[0], device=scores.device), chosen] = 0.0
         return out
 
 
