@@ -163,9 +163,5 @@ def models() -> None:
     )
 
 
-def main() -> None:  # pragma: no cover
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
     app()

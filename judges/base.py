@@ -22,7 +22,7 @@ EVIDENCE_NOTE = (
 )
 
 
-def judge_view(m: Match, *, sees_context: bool, labelled: bool, reads: str = "speeches") -> str:
+def judge_view(m: Match, *, sees_context: bool, labelled: bool, reads: str) -> str:
     """The judge's whole world: question, answers, speeches as shown (never the raw text)."""
     item = m.item
     parts = []
@@ -64,6 +64,9 @@ class Judge(ABC):
 
     def describe(self) -> dict:
         return self.cfg.model_dump()
+
+    def view(self, m: Match, *, sees_context: bool, labelled: bool) -> str:
+        return judge_view(m, sees_context=sees_context, labelled=labelled, reads=self.cfg.reads)
 
     def as_prompt(self, view: str, instruction: str) -> list[Message] | str:
         if self.cfg.prompt_format == "plain":

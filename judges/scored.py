@@ -7,13 +7,13 @@ from __future__ import annotations
 from debate.models import ScoreRequest, load_model
 from debate.registry import register
 from debate.schema import Verdict
-from judges.base import LABELS, Judge, judge_view, softmax
+from judges.base import LABELS, Judge, softmax
 
 
 @register("judge", "cloze")
 class ClozeJudge(Judge):
     async def decide(self, m, *, sees_context: bool) -> Verdict:
-        view = judge_view(m, sees_context=sees_context, labelled=False, reads=self.cfg.reads)
+        view = self.view(m, sees_context=sees_context, labelled=False)
         prompt = self.as_prompt(view, "What is the correct answer to the question?")
         lead = (
             " The correct answer is"
@@ -29,7 +29,7 @@ class ClozeJudge(Judge):
 @register("judge", "letter")
 class LetterJudge(Judge):
     async def decide(self, m, *, sees_context: bool) -> Verdict:
-        view = judge_view(m, sees_context=sees_context, labelled=True, reads=self.cfg.reads)
+        view = self.view(m, sees_context=sees_context, labelled=True)
         labels = LABELS[: len(m.item.answers)]
         prompt = self.as_prompt(
             view, f"Which answer is correct? Reply with one letter: {', '.join(labels)}."

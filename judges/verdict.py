@@ -8,7 +8,7 @@ import re
 from debate.models import GenerationRequest, load_model
 from debate.registry import register
 from debate.schema import Sampling, Verdict
-from judges.base import LABELS, Judge, judge_view
+from judges.base import LABELS, Judge
 
 INSTRUCTION = (
     "Think briefly about which answer the evidence supports, then end with a line "
@@ -37,7 +37,7 @@ def parse_choice(text: str, answers: list[str]) -> int | None:
 class VerdictJudge(Judge):
     async def decide(self, m, *, sees_context: bool) -> Verdict:
         n = len(m.item.answers)
-        view = judge_view(m, sees_context=sees_context, labelled=True, reads=self.cfg.reads)
+        view = self.view(m, sees_context=sees_context, labelled=True)
         prompt = self.as_prompt(view, INSTRUCTION.format(labels=", ".join(LABELS[:n])))
         request = GenerationRequest(
             prompt=prompt,
