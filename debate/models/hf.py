@@ -51,8 +51,8 @@ def convert_gguf(gguf_path: Path) -> Path:
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
         loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
-    except ImportError as e:
-        raise ModelError(f"reading GGUF needs the `gguf` package: pip install gguf ({e})") from e
+    except (ImportError, ValueError) as e:  # transformers signals missing extras either way
+        raise ModelError(f"cannot read {gguf_path}: {str(e).splitlines()[0]}") from e
     # A model loaded from GGUF refuses save_pretrained; rebuild it without the quantization entry.
     config = loaded.config
     if hasattr(config, "quantization_config"):
