@@ -39,6 +39,8 @@ def flags_to_overrides(**flags: object) -> list[str]:
         "judge_kind": "judge.kind",
         "name": "name",
         "out": "out",
+        "schedule": "schedule.kind",
+        "outcome": "ratings.outcome",
     }
     return [f"{keys[k]}={v}" for k, v in flags.items() if v is not None and k in keys]
 
@@ -111,6 +113,83 @@ def run(
         f"n={acc['n']}) | {result['played_matches']} played, {result['resumed_matches']} resumed "
         f"| {time.perf_counter() - start:.1f} s | results in {cfg.run_dir}/results.json"
     )
+
+
+@app.command()
+def tournament(
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML or TOML config"),
+    set_: list[str] = typer.Option([], "--set", help="override a config key: key=value"),
+    debater: list[str] = typer.Option([], help="NAME=SPEC (or a bare SPEC); repeat, two or more"),
+    judge: str | None = typer.Option(None, help="judge model spec (default smollm2)"),
+    judge_kind: str | None = typer.Option(None, help="cloze, letter, verdict, oracle"),
+    protocol: str | None = typer.Option(None, help="sequential or simultaneous"),
+    schedule: str | None = typer.Option(None, help="round-robin or swiss"),
+    outcome: str | None = typer.Option(None, help="hard (judge's pick) or soft (its probability)"),
+    task: str | None = typer.Option(None, help="task name (default hidden-passage)"),
+    n_items: int | None = typer.Option(None, help="number of task items"),
+    rounds: int | None = typer.Option(None, help="debate rounds"),
+    seed: int | None = typer.Option(None, help="run seed"),
+    name: str | None = typer.Option(None, help="run name (folder under --out)"),
+    out: str | None = typer.Option(None, help="parent folder of run folders (default runs)"),
+) -> None:
+    """Debaters play each other on both sides; Elo with intervals, judge accuracy, a report.
+    With no arguments: four debaters of different strength and the SmolLM2 judge."""
+    from debate.tournament import TournamentConfig, run_tournament
+
+    overrides = flags_to_overrides(
+        protocol=protocol, task=task, n_items=n_items, judge=judge, judge_kind=judge_kind,
+        rounds=rounds, seed=seed, name=name, out=out, schedule=schedule, outcome=outcome,
+    )  # fmt: skip
+    if debater:
+        overrides.append("debaters=" + json.dumps([parse_debater(d) for d in debater]))
+    try:
+        cfg: TournamentConfig = load_config(TournamentConfig, config, overrides + list(set_))
+        with progress_bar(f"tournament ({cfg.schedule.kind})") as bar:
+            tid = bar.add_task("matches", total=None)
+            result = run_tournament(
+                cfg, on_progress=lambda k, n: bar.update(tid, completed=k, total=n)
+            )
+    except USER_ERRORS as e:
+        fail(str(e))
+        return
+    print_standings(result)
+    console.print(
+        f"{result['played_matches']} played, {result['resumed_matches']} resumed | "
+        f"{result['wall_s']:.0f} s | report: {cfg.run_dir / 'report.md'}"
+    )
+
+
+def print_standings(result: dict) -> None:
+    from rich.table import Table
+
+    from debate.report import elo, pct
+
+    table = Table(title="ratings")
+    for col in ("debater", "Elo (95% CI)", "honest Elo", "dishonest Elo", "self-play judge acc."):
+        table.add_column(col)
+    for r in result["ratings"]:
+        table.add_row(
+            r["name"],
+            elo(r["elo"], r["elo_ci95"]),
+            f"{r['honest_elo']:.0f}",
+            f"{r['dishonest_elo']:.0f}",
+            pct(r["self_play_judge_accuracy"]),
+        )
+    console.print(table)
+    console.print(f"judge accuracy in self-play: {pct(result['judge_accuracy']['self_play'])}")
+
+
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="a tournament's run folder")) -> None:
+    """Recompute a tournament's results, CSVs, plots and report.md from its folder alone."""
+    from debate.report import regenerate
+
+    try:
+        path = regenerate(run_dir)
+    except USER_ERRORS as e:
+        fail(str(e))
+        return
+    console.print(f"report: {path}")
 
 
 @app.command()

@@ -37,7 +37,23 @@ def bootstrap(
 
 
 def proportion(flags: Sequence[bool]) -> dict:
+    """Share of true flags with its Wilson interval; None (JSON null) where there are none."""
     n = len(flags)
+    if n == 0:
+        return {"value": None, "ci95": [None, None], "n": 0}
     k = sum(bool(f) for f in flags)
     lo, hi = wilson(k, n)
-    return {"value": k / n if n else float("nan"), "ci95": [lo, hi], "n": n}
+    return {"value": k / n, "ci95": [lo, hi], "n": n}
+
+
+def difference(a: Sequence[bool], b: Sequence[bool]) -> dict:
+    """p(a) - p(b) for two independent proportions, with Newcombe's interval built from the two
+    Wilson intervals (good coverage at small n, unlike the Wald interval)."""
+    pa, pb = proportion(a), proportion(b)
+    if not pa["n"] or not pb["n"]:
+        return {"value": None, "ci95": [None, None]}
+    (la, ua), (lb, ub) = pa["ci95"], pb["ci95"]
+    d = pa["value"] - pb["value"]
+    lo = d - math.sqrt((pa["value"] - la) ** 2 + (ub - pb["value"]) ** 2)
+    hi = d + math.sqrt((ua - pa["value"]) ** 2 + (pb["value"] - lb) ** 2)
+    return {"value": d, "ci95": [lo, hi]}

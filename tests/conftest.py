@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, RunConfig, TaskConfig
 
@@ -23,3 +24,33 @@ def scripted_cfg(tmp_path):
         return RunConfig(**base)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A two-layer Llama with a character tokenizer, built from a config: a real transformers
+    model whose outputs depend on its input, in milliseconds and with no download."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    path = tmp_path_factory.mktemp("tiny")
+    vocab = {
+        c: i for i, c in enumerate(["<pad>", "<eos>"] + list("abcdefghijklmnopqrstuvwxyz .:?AB"))
+    }
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="<pad>"))
+    tk.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", eos_token="<eos>")
+    tok.save_pretrained(path)
+    torch.manual_seed(0)
+    cfg = LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
+    LlamaForCausalLM(cfg).save_pretrained(path)
+    return path

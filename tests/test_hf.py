@@ -11,33 +11,10 @@ from debate.schema import Sampling
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    path = tmp_path_factory.mktemp("tiny")
-    vocab = {
-        c: i for i, c in enumerate(["<pad>", "<eos>"] + list("abcdefghijklmnopqrstuvwxyz .:?AB"))
-    }
-    tk = Tokenizer(models.WordLevel(vocab, unk_token="<pad>"))
-    tk.pre_tokenizer = pre_tokenizers.Split("", "isolated")
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", eos_token="<eos>")
-    tok.save_pretrained(path)
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        pad_token_id=0,
-        eos_token_id=1,
-    )
-    LlamaForCausalLM(cfg).save_pretrained(path)
+def tiny(tiny_model_dir):
     from debate.models.hf import HFModel
 
-    return HFModel(f"hf:{path}", str(path))
+    return HFModel(f"hf:{tiny_model_dir}", str(tiny_model_dir))
 
 
 def req(text, seed, temperature=1.0, n=8):
