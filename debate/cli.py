@@ -41,6 +41,7 @@ def flags_to_overrides(**flags: object) -> list[str]:
         "out": "out",
         "schedule": "schedule.kind",
         "outcome": "ratings.outcome",
+        "checkpoint": "checkpoint",
     }
     return [f"{keys[k]}={v}" for k, v in flags.items() if v is not None and k in keys]
 
@@ -113,6 +114,8 @@ def run(
         f"n={acc['n']}) | {result['played_matches']} played, {result['resumed_matches']} resumed "
         f"| {time.perf_counter() - start:.1f} s | results in {cfg.run_dir}/results.json"
     )
+    for reason, count in result.get("skipped_items", {}).items():
+        console.print(f"[yellow]skipped {count} data rows: {reason}[/yellow]")
 
 
 @app.command()
@@ -241,6 +244,14 @@ def models() -> None:
         f"[bold]openai key env:[/bold] OPENAI_API_KEY ({'set' if os.environ.get('OPENAI_API_KEY') else 'unset'})"
     )
 
+
+def _add_eval() -> None:
+    from eval.cli import app as eval_app
+
+    app.add_typer(eval_app, name="eval")
+
+
+_add_eval()
 
 if __name__ == "__main__":  # pragma: no cover
     app()

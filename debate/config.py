@@ -34,6 +34,9 @@ class JudgeConfig(Strict):
     # deduplicated (claims and unverified quotes never reach it). Small judges follow whichever
     # claim they read last; reading evidence alone removes that lever from a liar.
     reads: Literal["speeches", "evidence"] = "evidence"
+    # "both": judge every transcript with the answers in the given and the swapped order and
+    # average, which cancels position bias and measures it
+    orders: Literal["given", "both"] = "given"
     # verdict judge: how long its reasoning may be
     max_new_tokens: int = 96
     temperature: float = 0.0
@@ -46,6 +49,8 @@ class ProtocolConfig(Strict):
     # "both": every item is argued with each assignment of debaters to answers;
     # "random": one match per item, sides drawn from the match's seed.
     sides: Literal["both", "random"] = "both"
+    # self-consistency baseline: how many times the judge is asked (mean of its probabilities)
+    judge_samples: int = Field(1, ge=1)
 
 
 class TaskConfig(Strict):

@@ -4,6 +4,7 @@ batcher. Protocols never see a model."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from typing import TYPE_CHECKING
@@ -93,12 +94,65 @@ class Match:
         self.transcript.turns.append(turn)
         return turn
 
-    async def decide(self, *, sees_context: bool = False) -> Verdict:
+    async def decide(self, *, sees_context: bool = False, samples: int = 1) -> Verdict:
+        """The judge's verdict. With `judge.orders: both` it judges the transcript once as given
+        and once with the two answers swapped, and averages (position bias is then measurable
+        and cancels); with `samples` > 1 it asks that many times with different seeds."""
         start = time.perf_counter()
-        verdict = await self.judge.decide(self, sees_context=sees_context)
+        orders = (
+            [False, True]
+            if self.cfg.judge.orders == "both" and len(self.item.answers) == 2
+            else [False]
+        )
+        asks = [(swap, k) for swap in orders for k in range(samples)]
+        if asks == [(False, 0)]:
+            verdict = await self.judge.decide(self, sees_context=sees_context)
+        else:
+            got = await asyncio.gather(
+                *(
+                    self.judge.decide(self._variant(s, k), sees_context=sees_context)
+                    for s, k in asks
+                )
+            )
+            # each verdict back in the original answer order, then averaged per order
+            probs = [v.probs[::-1] if s else v.probs for v, (s, _) in zip(got, asks)]
+            by_order = [mean_probs([p for p, (s, _) in zip(probs, asks) if s == o]) for o in orders]
+            verdict = Verdict(
+                probs=mean_probs(by_order),
+                judge=got[0].judge,
+                parsed=all(v.parsed for v in got),
+                raw=got[0].raw,
+                calls=sum(v.calls for v in got),
+                order_probs=by_order if len(orders) > 1 else [],
+            )
         verdict.wall_s = round_s(time.perf_counter() - start)
         self.transcript.verdict = verdict
         return verdict
+
+    def _variant(self, swap: bool, sample: int) -> Match:
+        """This match as the judge would see it with the answers listed the other way round
+        (sides remapped to match), and with its own seed for sample k."""
+        if not swap and sample == 0:
+            return self
+        t = self.transcript.model_copy(deep=True)
+        t.seed = derive_seed(t.seed, "judge-sample", sample) if sample else t.seed
+        if swap:
+            item = t.item
+            t.item = item.model_copy(
+                update={
+                    "answers": item.answers[::-1],
+                    "correct": len(item.answers) - 1 - item.correct,
+                }
+            )
+            t.assignment = {r: len(item.answers) - 1 - s for r, s in t.assignment.items()}
+            for turn in t.turns:
+                if turn.side is not None:
+                    turn.side = len(item.answers) - 1 - turn.side
+        return Match(t, self.cfg, self.agents, self.judge, self.batcher)
+
+
+def mean_probs(rows: list[list[float]]) -> list[float]:
+    return [sum(col) / len(rows) for col in zip(*rows)]
 
 
 def round_s(seconds: float) -> float:

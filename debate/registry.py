@@ -14,6 +14,7 @@ _entries: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
 _loaded_plugins = False
 BUILTINS = (
     "debate.tasks.hidden_passage",
+    "debate.tasks.datasets",
     "protocols.debate",
     "protocols.consultancy",
     "protocols.baselines",

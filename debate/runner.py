@@ -124,6 +124,7 @@ def run(
             "run": cfg.name,
             "protocol": protocol.name,
             "judge": judge.name,
+            "skipped_items": getattr(items, "skipped", {}),
             "resumed_matches": len(specs) - len(todo),
             "played_matches": len(todo),
             "wall_s": round(wall, 2),

@@ -78,6 +78,8 @@ class Verdict(BaseModel):
     parsed: bool = True  # False when a free-text verdict could not be read
     raw: str = ""  # the judge's free text, where it wrote any
     calls: int = 1  # model calls the verdict took (for compute-matched baselines)
+    # with both answer orders judged: probs under each order (in the original answer order)
+    order_probs: list[list[float]] = Field(default_factory=list)
     wall_s: float = 0.0
 
     @property

@@ -1,0 +1,96 @@
+"""The protocol-comparison suite: arms, both answer orders, paired differences, history."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from debate.cli import app
+from debate.config import AgentConfig, JudgeConfig, TaskConfig
+from debate.registry import register
+from debate.schema import Verdict
+from eval.protocols import ProtocolSuiteConfig, run_suite
+from judges.base import Judge
+
+
+@register("judge", "first-listed")
+class FirstListedJudge(Judge):
+    """A maximally position-biased judge: always the answer listed first."""
+
+    async def decide(self, m, *, sees_context: bool) -> Verdict:
+        n = len(m.item.answers)
+        return Verdict(probs=[1.0] + [0.0] * (n - 1), judge="first-listed", calls=1)
+
+
+def suite(tmp_path, judge: JudgeConfig, **kw) -> ProtocolSuiteConfig:
+    return ProtocolSuiteConfig(
+        out=str(tmp_path),
+        task=TaskConfig(n_items=kw.pop("n_items", 6)),
+        judge=judge,
+        debaters=[AgentConfig(name="honest", model="scripted:honest")],
+        **kw,
+    )
+
+
+def test_every_arm_runs_on_the_same_items_and_writes_report_and_history(tmp_path, tiny_model_dir):
+    cfg = suite(tmp_path, JudgeConfig(kind="cloze", model=f"hf:{tiny_model_dir}", orders="both"))
+    res = run_suite(cfg)
+    assert set(res["arms"]) == {
+        "naive", "expert", "consultancy", "sequential", "simultaneous", "self-consistency"
+    }  # fmt: skip
+    for m in res["arms"].values():
+        assert m["accuracy"]["n"] == 6  # one value per item in every arm
+    # compute-matched: a sequential debate made 2 speeches + 1 verdict per order
+    assert res["arms"]["self-consistency"]["judge_calls_per_match"] == 3 * 2
+    # a deterministic judge asked three times agrees with itself: self-consistency = naive
+    assert res["arms"]["self-consistency"]["accuracy"] == res["arms"]["naive"]["accuracy"]
+    assert "sequential - consultancy" in res["paired_differences"]
+    assert (cfg.run_dir / "report.md").exists() and (cfg.run_dir / "plots/reliability.png").exists()
+    rows = [json.loads(x) for x in (tmp_path / "history.jsonl").read_text().splitlines()]
+    assert {r["metric"] for r in rows} >= {"accuracy/naive", "difference/sequential - naive"}
+    # resuming replays nothing
+    again = run_suite(cfg)
+    assert again["arms"] == json.loads(json.dumps(res["arms"]))
+
+
+def test_both_orders_cancel_and_measure_position_bias(tmp_path):
+    cfg = suite(tmp_path, JudgeConfig(kind="first-listed", orders="both"), arms=["naive"])
+    m = run_suite(cfg)["arms"]["naive"]
+    assert m["accuracy"]["value"] == 0.5  # right in exactly one of the two orders, every item
+    assert m["position_bias"]["first_listed_minus_half"]["value"] == 0.5
+    assert m["position_bias"]["orders_agree"] == 0.0
+    given = suite(tmp_path, JudgeConfig(kind="first-listed"), arms=["naive"], name="given")
+    assert run_suite(given)["arms"]["naive"]["position_bias"] is None
+
+
+def test_consultancy_reports_how_often_a_wrong_consultant_fools_the_judge(tmp_path):
+    # the oracle is never fooled; a consultant is wrong on about half the items
+    cfg = suite(tmp_path, JudgeConfig(kind="oracle"), arms=["consultancy"], n_items=20)
+    sides = run_suite(cfg)["arms"]["consultancy"]["sides"]
+    assert sides["fooled_by_wrong_speaker"]["value"] == 0.0
+    assert 0 < sides["fooled_by_wrong_speaker"]["n"] < 20
+    assert sides["honest_advantage"] == 1.0
+
+
+def test_eval_cli_errors_and_history_plot(tmp_path):
+    run = CliRunner().invoke
+    base = ["eval", "protocols", "--out", str(tmp_path), "--judge-kind", "oracle", "--n-items", "2",
+            "--debater", "scripted:honest"]  # fmt: skip
+    res = run(app, base + ["--arms", "naive,debate"])
+    assert res.exit_code == 2 and "unknown arm" in res.output and "Traceback" not in res.output
+    res = run(app, base + ["--arms", "naive,self-consistency"])
+    assert res.exit_code == 2 and "compute_match" in res.output
+    for gen in ("gen-0", "gen-1"):
+        res = run(app, base + ["--arms", "naive,expert", "--checkpoint", gen, "--name", gen])
+        assert res.exit_code == 0, res.output
+    res = run(app, ["eval", "history", "--out", str(tmp_path), "--metric", "accuracy/expert"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "history_accuracy_expert.png").exists()
+    res = run(app, ["eval", "history", "--out", str(tmp_path), "--metric", "mc2"])
+    assert res.exit_code == 2 and "accuracy/naive" in res.output
+
+
+@pytest.mark.parametrize("bad", ["nonsense"])
+def test_unknown_suite_is_refused(bad):
+    res = CliRunner().invoke(app, ["eval", bad])
+    assert res.exit_code != 0 and "No such command" in res.output
