@@ -22,6 +22,23 @@ err = Console(stderr=True)
 USER_ERRORS = (ConfigError, ModelError, UnknownName, RunFolderError)
 
 
+def one_malloc_arena() -> None:
+    """glibc gives each thread that allocates its own heap ("arena") and rarely hands freed
+    memory back; torch's threads plus the model worker thread then hold several copies of the
+    peak activations. One arena measured 1.78 -> 1.48 GiB peak for a 32-speech batch, at the
+    same speed. A no-op off glibc."""
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(-8, 1)  # M_ARENA_MAX = 1
+
+
+@app.callback()
+def main() -> None:
+    one_malloc_arena()
+
+
 def fail(message: str) -> None:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(2)

@@ -38,6 +38,7 @@ def test_score_equals_a_plain_forward_pass(tiny):
         logp = torch.log_softmax(tiny.model(ids).logits[0], -1)
     expected = logp[1, ids[0, 2]] + logp[2, ids[0, 3]]
     assert s.n_tokens == 2 and math.isclose(s.logprob, expected.item(), abs_tol=1e-4)
+    tiny.clear_score_cache()  # score it afresh inside a padded batch, not from the cache
     batched = asyncio.run(
         tiny.score(
             [
@@ -47,6 +48,17 @@ def test_score_equals_a_plain_forward_pass(tiny):
         )
     )
     assert math.isclose(batched[1].logprob, s.logprob, abs_tol=1e-4)
+
+
+def test_repeated_score_requests_are_computed_once(tiny, monkeypatch):
+    tiny.clear_score_cache()
+    calls = []
+    forward = tiny.model.forward
+    monkeypatch.setattr(tiny.model, "forward", lambda *a, **k: calls.append(1) or forward(*a, **k))
+    reqs = [ScoreRequest(prompt="ab", continuation="c")] * 3
+    first = asyncio.run(tiny.score(reqs))
+    again = asyncio.run(tiny.score(reqs[:1]))
+    assert len(calls) == 1 and {s.logprob for s in first + again} == {first[0].logprob}
 
 
 def test_chat_prompt_without_template_falls_back_to_plain(tiny):

@@ -28,6 +28,11 @@ from debate.models.base import (
 
 # Token budget of one scoring forward pass (batch x padded length); bounds peak memory.
 SCORE_TOKENS_PER_BATCH = 8192
+# Scores are pure functions of (weights, tokens): identical requests are scored once. A judge
+# scoring both answer orders of an evidence-only view, or a deterministic judge asked k times,
+# sends exact repeats. Entries are 16-byte keys and two numbers, so the cap is a few MB.
+SCORE_CACHE_SIZE = 200_000
+NUCLEUS_CANDIDATES = 512
 
 
 def cache_dir() -> Path:
@@ -87,8 +92,13 @@ class _PerRowSampler:
         scores = scores.float()
         temps = torch.tensor(self.temps, device=scores.device).clamp(min=1e-6).unsqueeze(1)
         probs = torch.softmax(scores / temps, dim=-1)
-        sorted_p, order = probs.sort(dim=-1, descending=True)
         top_p = torch.tensor(self.top_ps, device=scores.device).unsqueeze(1)
+        # The nucleus nearly always lies within the few hundred likeliest tokens: take those with
+        # topk (sorted, as a full sort would order them) and sort the whole vocabulary only when
+        # some row's nucleus reaches past them. Same tokens, a fraction of the cost at batch 32.
+        sorted_p, order = probs.topk(min(NUCLEUS_CANDIDATES, probs.shape[1]), dim=-1)
+        if bool((sorted_p.sum(-1, keepdim=True) < top_p).any()):
+            sorted_p, order = probs.sort(dim=-1, descending=True)
         sorted_p = sorted_p * ((sorted_p.cumsum(-1) - sorted_p) < top_p)
         cdf = sorted_p.cumsum(-1)
         # One uniform draw per row from that row's own generator keeps rows independent.
@@ -100,6 +110,11 @@ class _PerRowSampler:
         out = torch.full_like(scores, float("-inf"))
         out[torch.arange(scores.shape[0], device=scores.device), chosen] = 0.0
         return out
+
+
+def score_key(context: list[int], continuation: list[int]) -> bytes:
+    data = ",".join(map(str, context)) + "|" + ",".join(map(str, continuation))
+    return hashlib.blake2b(data.encode(), digest_size=16).digest()
 
 
 class HFModel(LanguageModel):
@@ -122,6 +137,7 @@ class HFModel(LanguageModel):
             raise ModelError(f"cannot load {spec!r}: {str(e).splitlines()[0]}") from e
         self.model.eval()
         self.path = path
+        self._score_cache: dict[bytes, tuple[float, int]] = {}
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -200,9 +216,26 @@ class HFModel(LanguageModel):
             stripped = ctx.rstrip(" ")
             cont, ctx = ctx[len(stripped) :] + cont, stripped
             pairs.append((self._encode(ctx), self._encode(cont)))
+        keys = [score_key(c, x) for c, x in pairs]
+        todo = {k: p for k, p in zip(keys, pairs) if k not in self._score_cache}
+        for k, s in zip(todo, self._score_pairs(list(todo.values()))):
+            if len(self._score_cache) >= SCORE_CACHE_SIZE:
+                self._score_cache.pop(next(iter(self._score_cache)))  # oldest first
+            self._score_cache[k] = s
+        return [
+            Score(logprob=self._score_cache[k][0], n_tokens=self._score_cache[k][1],
+                  n_chars=len(r.continuation))
+            for k, r in zip(keys, requests)
+        ]  # fmt: skip
+
+    def clear_score_cache(self) -> None:
+        """Call after changing the weights in place (training)."""
+        self._score_cache.clear()
+
+    def _score_pairs(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, int]]:
         lengths = [len(c) + len(x) for c, x in pairs]
         order = sorted(range(len(pairs)), key=lengths.__getitem__)
-        out: list[Score | None] = [None] * len(requests)
+        out: list[tuple[float, int] | None] = [None] * len(pairs)
         start = 0
         while start < len(order):
             # Sorted by length, so the chunk's last sequence is its longest.
@@ -214,7 +247,7 @@ class HFModel(LanguageModel):
                 end += 1
             chunk = order[start:end]
             for i, s in zip(chunk, self._score_batch([pairs[i] for i in chunk])):
-                out[i] = Score(logprob=s[0], n_tokens=s[1], n_chars=len(requests[i].continuation))
+                out[i] = s
             start = end
         return out  # type: ignore[return-value]
 
@@ -236,6 +269,7 @@ class HFModel(LanguageModel):
                 attention_mask=mask.to(self.device),
                 position_ids=positions.to(self.device),
                 logits_to_keep=keep,
+                use_cache=False,  # nothing is decoded after a score: a KV cache is waste
             ).logits.float()
         logp = torch.log_softmax(logits, dim=-1).cpu()
         results = []
