@@ -213,6 +213,33 @@ def report(run_dir: Path = typer.Argument(..., help="a tournament's run folder")
 
 
 @app.command()
+def train(
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML or TOML config"),
+    set_: list[str] = typer.Option([], "--set", help="override a config key: key=value"),
+    policy: str | None = typer.Option(None, help="model spec of the debater to train"),
+    method: str | None = typer.Option(None, help="dpo (branched rollouts) or grpo"),
+    generations: int | None = typer.Option(None, help="generations of play and update"),
+    name: str | None = typer.Option(None, help="run name (folder under --out)"),
+    out: str | None = typer.Option(None, help="parent folder of run folders (default runs)"),
+) -> None:
+    """Self-play training: debaters play each other and past selves, rewarded by the judge."""
+    from debate.training.config import TrainConfig
+    from debate.training.loop import summary_line
+    from debate.training.loop import train as run_training
+
+    flags = {"policy.model": policy, "update.method": method, "generations": generations,
+             "name": name, "out": out}  # fmt: skip
+    overrides = [f"{k}={v}" for k, v in flags.items() if v is not None]
+    try:
+        cfg = load_config(TrainConfig, config, overrides + list(set_))
+        records = run_training(cfg, on_line=lambda r: console.print(summary_line(r)))
+    except USER_ERRORS as e:
+        fail(str(e))
+        return
+    console.print(f"{len(records)} generations in {cfg.run_dir}/generations.jsonl")
+
+
+@app.command()
 def show(
     run_dir: Path = typer.Argument(..., help="a run folder"),
     limit: int = typer.Option(5, help="transcripts to print (0 = all)"),

@@ -12,7 +12,8 @@ import asyncio
 import itertools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,6 +24,8 @@ from debate.match import Match, derive_seed, round_s
 from debate.schema import Item, Provenance, Transcript
 from judges.base import Judge
 from protocols.base import Protocol
+
+T = TypeVar("T")
 
 
 class MatchSpec(BaseModel):
@@ -76,6 +79,33 @@ def provenance(cfg: RunConfig, spec: MatchSpec, judge: Judge) -> Provenance:
     )
 
 
+async def drive(
+    coroutines: Iterator[Awaitable[T]],
+    max_live: int,
+    batcher: Batcher,
+    on_done: Callable[[T], None] = lambda _: None,
+) -> None:
+    """Run coroutines that wait on the batcher, up to `max_live` at once. Between dispatches
+    each runs until it waits on a model, so every batch holds the requests of all of them."""
+    live: set[asyncio.Future] = set()
+    try:
+        while True:
+            while len(live) < max_live and (coro := next(coroutines, None)) is not None:
+                live.add(asyncio.ensure_future(coro))
+            if not live:
+                break
+            await batcher.settle()
+            for task in [t for t in live if t.done()]:
+                live.discard(task)
+                on_done(task.result())  # a failure raises here and stops the run
+            if live and not await batcher.dispatch_one():
+                await asyncio.wait(live, timeout=0.01, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in live:
+            task.cancel()
+        await asyncio.gather(*live, return_exceptions=True)
+
+
 async def play(
     cfg: RunConfig,
     specs: list[MatchSpec],
@@ -102,22 +132,5 @@ async def play(
         transcript.wall_s = round_s(time.perf_counter() - start)
         return transcript
 
-    queue = iter(specs)
-    live: set[asyncio.Task] = set()
-    try:
-        while True:
-            while len(live) < cfg.max_live and (spec := next(queue, None)) is not None:
-                live.add(asyncio.ensure_future(one(spec)))
-            if not live:
-                break
-            await batcher.settle()
-            for task in [t for t in live if t.done()]:
-                live.discard(task)
-                on_done(task.result())  # a failed match raises here and stops the run
-            if live and not await batcher.dispatch_one():
-                await asyncio.wait(live, timeout=0.01, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in live:
-            task.cancel()
-        await asyncio.gather(*live, return_exceptions=True)
+    await drive((one(spec) for spec in specs), cfg.max_live, batcher, on_done)
     return batcher

@@ -50,14 +50,27 @@ class Match:
     def roles(self) -> list[str]:
         return list(self.transcript.assignment)
 
+    def prompt_for(self, role: str, *, sees: list[Turn] | None = None) -> tuple[list, str]:
+        """The messages and reply prefill `role` would be given now."""
+        visible = list(self.transcript.turns if sees is None else sees)
+        n_words = max(10, self.cfg.protocol.speech_tokens * 3 // 4)
+        side = self.transcript.assignment[role]
+        return debater_prompt(
+            self.item, role, side, visible, self.agents[role].prompt_style, n_words=n_words
+        )
+
+    def fork(self, branch: int) -> Match:
+        """A copy of this match from here on, with its own seed: the same history, a different
+        future (branched rollouts for preference pairs)."""
+        t = self.transcript.model_copy(deep=True)
+        t.seed = derive_seed(t.seed, "branch", branch)
+        return Match(t, self.cfg, self.agents, self.judge, self.batcher)
+
     async def speak(self, role: str, round: int, *, sees: list[Turn] | None = None) -> Turn:
         """One speech by `role`. `sees` limits the turns it may read (simultaneous debate)."""
         agent, side = self.agents[role], self.transcript.assignment[role]
-        visible = list(self.transcript.turns if sees is None else sees)
         n_tokens = self.cfg.protocol.speech_tokens
-        messages, prefill = debater_prompt(
-            self.item, role, side, visible, agent.prompt_style, n_words=max(10, n_tokens * 3 // 4)
-        )
+        messages, prefill = self.prompt_for(role, sees=sees)
         request = GenerationRequest(
             prompt=messages,
             prefill=prefill,

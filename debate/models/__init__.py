@@ -4,6 +4,7 @@
     hf:HuggingFaceTB/SmolLM2-360M-Instruct   a hub id (needs network the first time)
     hf:/path/to/dir                      a local transformers folder
     gguf:/path/model.gguf                a GGUF file, converted once to safetensors and cached
+    peft:/path/to/adapter                a LoRA adapter on its base model (a training checkpoint)
     openai:MODEL@http://127.0.0.1:8000/v1[?key_env=VAR&concurrency=8]
     scripted:honest | scripted:liar | scripted:random | scripted:assert
     human                                a person at the terminal
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-SCHEMES = ["smollm2", "hf:", "gguf:", "openai:", "scripted:", "human"]
+SCHEMES = ["smollm2", "hf:", "gguf:", "peft:", "openai:", "scripted:", "human"]
 
 _loaded: dict[str, LanguageModel] = {}
 
@@ -78,6 +79,10 @@ def _build(spec: str) -> LanguageModel:
         from debate.models.hf import HFModel
 
         return HFModel(spec, str(Path(rest).expanduser()) if rest.startswith("~") else rest)
+    if scheme == "peft" and rest:
+        from debate.models.hf import HFModel
+
+        return HFModel(spec, "", adapter=Path(rest).expanduser())
     if scheme == "gguf" and rest:
         from debate.models.hf import HFModel
 
@@ -99,12 +104,34 @@ def _build(spec: str) -> LanguageModel:
         except TypeError as e:
             raise ModelError(f"bad option in model spec {spec!r}: {e}") from None
     raise ModelError(
-        f"unknown model spec {spec!r}; valid forms: smollm2, hf:HUB_ID_OR_DIR, gguf:FILE, "
+        f"unknown model spec {spec!r}; valid forms: smollm2, hf:HUB_ID_OR_DIR, gguf:FILE, peft:DIR, "
         "openai:MODEL@BASE_URL, scripted:NAME, human"
     )
+
+
+def unload(spec: str) -> None:
+    """Forget a loaded model (its memory is freed once nothing else holds it)."""
+    _loaded.pop(spec, None)
 
 
 def load_model(spec: str) -> LanguageModel:
     if spec not in _loaded:
         _loaded[spec] = _build(spec)
     return _loaded[spec]
+
+
+def trainable_path(spec: str) -> str:
+    """The weights folder (or hub id) behind a spec that can be fine-tuned here."""
+    from debate.models.hf import convert_gguf
+
+    scheme, _, rest = spec.partition(":")
+    if spec == "smollm2":
+        return str(convert_gguf(smollm2_gguf()))
+    if scheme == "gguf" and rest:
+        return str(convert_gguf(Path(rest).expanduser()))
+    if scheme == "hf" and rest:
+        return rest
+    raise ModelError(
+        f"{spec!r} cannot be trained: only models whose weights are here can (smollm2, hf:, "
+        "gguf:); an API endpoint, a scripted agent or a human has none"
+    )

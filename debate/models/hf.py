@@ -112,16 +112,35 @@ class _PerRowSampler:
         return out
 
 
+def adapter_base(adapter: Path) -> str:
+    import json
+
+    config = adapter / "adapter_config.json"
+    if not config.exists():
+        raise ModelError(f"no LoRA adapter at {adapter} (adapter_config.json missing)")
+    return json.loads(config.read_text())["base_model_name_or_path"]
+
+
 def score_key(context: list[int], continuation: list[int]) -> bytes:
     data = ",".join(map(str, context)) + "|" + ",".join(map(str, continuation))
     return hashlib.blake2b(data.encode(), digest_size=16).digest()
 
 
 class HFModel(LanguageModel):
-    def __init__(self, spec: str, path: str, *, gguf_file: Path | None = None, device: str = ""):
+    def __init__(
+        self,
+        spec: str,
+        path: str,
+        *,
+        gguf_file: Path | None = None,
+        adapter: Path | None = None,
+        device: str = "",
+    ):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.spec = spec
+        if adapter is not None:
+            path = adapter_base(adapter)
         if gguf_file is not None:
             if not gguf_file.exists():
                 raise ModelError(f"GGUF file not found: {gguf_file}")
@@ -135,6 +154,11 @@ class HFModel(LanguageModel):
             self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device)
         except OSError as e:
             raise ModelError(f"cannot load {spec!r}: {str(e).splitlines()[0]}") from e
+        if adapter is not None:
+            from peft import PeftModel
+
+            # merged into this instance: plays and scores at the base model's speed
+            self.model = PeftModel.from_pretrained(self.model, str(adapter)).merge_and_unload()
         self.model.eval()
         self.path = path
         self._score_cache: dict[bytes, tuple[float, int]] = {}

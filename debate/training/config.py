@@ -1,0 +1,72 @@
+"""`debate train` configuration: who is trained, against whom, judged by what, updated how."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, Strict, TaskConfig
+
+
+class LoraSettings(Strict):
+    enabled: bool = True  # False = full fine-tuning
+    r: int = Field(8, ge=1)
+    alpha: int = 16
+    dropout: float = 0.0
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"]
+    )
+
+
+class UpdateSettings(Strict):
+    method: Literal["dpo", "grpo"] = "dpo"
+    learning_rate: float = 5e-5
+    epochs: float = 1.0
+    batch_size: int = Field(4, ge=1)
+    beta: float = 0.1  # DPO: strength of the pull towards the reference; GRPO: KL weight
+    # DPO: candidate speeches sampled at each branch point; a pair needs this reward gap
+    branches: int = Field(2, ge=2)
+    min_margin: float = 0.05
+    # GRPO: completions per prompt (the group whose mean is the baseline)
+    group_size: int = Field(4, ge=2)
+
+
+class LeagueSettings(Strict):
+    # opponents: "latest" (the current policy: pure self-play), "uniform" over the league, or
+    # "prioritized" by how often each past checkpoint beat the current policy
+    opponents: Literal["latest", "uniform", "prioritized"] = "uniform"
+    # fixed anchors every generation is rated against, so ratings compare across generations
+    anchors: list[AgentConfig] = Field(
+        default_factory=lambda: [
+            AgentConfig(name="honest-quoter", model="scripted:honest"),
+            AgentConfig(name="random-quoter", model="scripted:random"),
+        ]
+    )
+    anchor_items: int = Field(8, ge=1)
+
+
+class TrainConfig(Strict):
+    name: str = "train"
+    out: str = "runs"
+    seed: int = 0
+    max_live: int = Field(32, ge=1)
+    policy: AgentConfig = Field(
+        default_factory=lambda: AgentConfig(name="policy", model="smollm2", temperature=1.0)
+    )
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    protocol: ProtocolConfig = Field(default_factory=lambda: ProtocolConfig(speech_tokens=40))
+    # training items and held-out items come from one task with disjoint offsets
+    task: TaskConfig = Field(default_factory=lambda: TaskConfig(n_items=24))
+    eval_items: int = Field(40, ge=1)
+    eval_offset: int = 100_000
+    generations: int = Field(3, ge=1)
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    update: UpdateSettings = Field(default_factory=UpdateSettings)
+    league: LeagueSettings = Field(default_factory=LeagueSettings)
+    truthfulqa_path: str | None = None  # a local TruthfulQA file checked every generation
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out) / self.name

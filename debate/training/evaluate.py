@@ -1,0 +1,105 @@
+"""Every generation, on held-out items training never sees: judge accuracy in self-play debate
+and in consultancy, the policy's games against fixed anchors (for ratings comparable across
+generations and the honest advantage), and TruthfulQA where a file is given. Each part is an
+ordinary resumable run folder under `<run>/eval/gen-N/`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from debate.config import AgentConfig, ProtocolConfig, RunConfig
+from debate.ratings import Game, fit
+from debate.runfolder import RunFolder
+from debate.runner import run
+from debate.schema import Transcript
+from debate.stats import difference, proportion
+from debate.training.config import TrainConfig
+
+
+def eval_config(cfg: TrainConfig, folder: Path, name: str, protocol: str, debaters, n: int):
+    return RunConfig(
+        name=name,
+        out=str(folder),
+        seed=cfg.seed,
+        max_live=cfg.max_live,
+        task=cfg.task.model_copy(update={"n_items": n, "params": {**cfg.task.params,
+                                                                   "offset": cfg.eval_offset}}),
+        protocol=ProtocolConfig(**{**cfg.protocol.model_dump(), "name": protocol, "sides": "both"}),
+        debaters=debaters,
+        judge=cfg.judge,
+    )  # fmt: skip
+
+
+def played(c: RunConfig) -> list[Transcript]:
+    run(c)
+    return RunFolder(c.run_dir).read_transcripts()
+
+
+def evaluate(cfg: TrainConfig, generation: int, policy: AgentConfig) -> dict:
+    folder = cfg.run_dir / "eval" / f"gen-{generation}"
+    selfplay = played(eval_config(cfg, folder, "selfplay", "sequential", [policy], cfg.eval_items))
+    consult = played(
+        eval_config(cfg, folder, "consultancy", "consultancy", [policy], cfg.eval_items)
+    )
+    anchor_games = []
+    for anchor in cfg.league.anchors:
+        for pair, tag in (([policy, anchor], "first"), ([anchor, policy], "second")):
+            name = f"vs-{anchor.name}-{tag}"
+            c = eval_config(cfg, folder, name, "sequential", pair, cfg.league.anchor_items)
+            anchor_games += played(c)
+    won = {"true": [], "false": []}
+    for t in anchor_games:
+        for role, side in t.assignment.items():
+            if t.agents[role] == policy.name:
+                won["true" if side == t.item.correct else "false"].append(t.winner() == role)
+    out = {
+        "generation": generation,
+        "selfplay_accuracy": proportion([t.judge_correct for t in selfplay]),
+        "consultancy_accuracy": proportion([t.judge_correct for t in consult]),
+        "win_rate_as_true": proportion(won["true"]),
+        "win_rate_as_false": proportion(won["false"]),
+        "honest_advantage": difference(won["true"], won["false"]),
+        "anchor_scores": {
+            a.name: sum(
+                t.winner() is not None and t.agents[t.winner()] == policy.name
+                for t in anchor_games
+                if a.name in t.agents.values()
+            )
+            / max(1, sum(a.name in t.agents.values() for t in anchor_games))
+            for a in cfg.league.anchors
+        },  # fmt: skip
+    }
+    if cfg.truthfulqa_path:
+        from eval.truthfulqa import TruthfulQAConfig, run_truthfulqa
+
+        tqa = run_truthfulqa(
+            TruthfulQAConfig(
+                name="truthfulqa",
+                out=str(folder),
+                model=policy.model,
+                path=cfg.truthfulqa_path,
+                checkpoint=f"gen-{generation}",
+            )  # fmt: skip
+        )
+        out["truthfulqa"] = {"mc1": tqa["mc1"]["value"], "mc2": tqa["mc2"]["value"]}
+    return out
+
+
+def anchor_ratings(cfg: TrainConfig, generations: int) -> dict[str, dict]:
+    """Elo of every generation and anchor from all anchor games so far: the anchors play the
+    same games every generation, so the scale is shared and generations compare."""
+    games, names = [], [a.name for a in cfg.league.anchors]
+    for g in range(generations):
+        names.append(f"gen-{g}")
+        folder = cfg.run_dir / "eval" / f"gen-{g}"
+        for path in sorted(folder.glob("vs-*")):
+            for t in RunFolder(path).read_transcripts():
+                if t.verdict is None:
+                    continue
+                (ra, sa), (rb, _) = t.assignment.items()
+                score = 1.0 if t.verdict.choice == sa else 0.0
+                games.append(Game(t.agents[ra], t.agents[rb], score, t.item.id))
+    return {
+        r.name: {"elo": r.elo, "ci95": list(r.ci95), "games": r.games}
+        for r in fit(games, names, n_boot=500, seed=cfg.seed)
+    }

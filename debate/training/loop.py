@@ -1,0 +1,289 @@
+"""`debate train`: generations of play, judge, update, evaluate.
+
+    generation 0: evaluate the base policy; it founds the league
+    for g = 1..G:
+        opponents <- league (latest / uniform / prioritized)
+        experience <- policy vs opponents on fresh training items, rewarded by the frozen judge
+        policy <- trl update (DPO on branched pairs, or GRPO with the judge as reward)
+        checkpoint g joins the league; evaluate it on held-out items; watch for reward hacking
+
+Generation g is finished when its line is in `generations.jsonl`; a killed run resumed with the
+same command starts again after the last finished generation. Every seed is derived from
+(run seed, generation), so the random state to restore is the generation number itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import Field
+
+from debate.config import AgentConfig, ConfigError, RunConfig
+from debate.match import derive_seed
+from debate.models import ModelError, trainable_path, unload
+from debate.runfolder import RunFolder
+from debate.runner import load_items
+from debate.schema import Record, Transcript
+from debate.training import rollouts
+from debate.training.config import TrainConfig
+from debate.training.evaluate import anchor_ratings, evaluate
+from debate.training.league import OPPONENT, LeagueState, Member
+from judges import make_judge
+
+
+class GenerationRecord(Record):
+    generation: int
+    policy: str  # model spec of this generation's checkpoint
+    opponents: list[str] = Field(default_factory=list)
+    pairs: int = 0  # DPO preference pairs, or GRPO prompts
+    update: dict = Field(default_factory=dict)
+    train_reward: float | None = None  # mean judge probability for the policy's side
+    watch: dict = Field(default_factory=dict)  # what a persuasion-only objective can game
+    eval: dict = Field(default_factory=dict)
+    elo: dict = Field(default_factory=dict)
+    cycles: list[list[str]] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def play_config(cfg: TrainConfig) -> RunConfig:
+    return RunConfig(name=cfg.name, out=cfg.out, seed=cfg.seed, max_live=cfg.max_live,
+                     task=cfg.task, protocol=cfg.protocol.model_copy(update={"sides": "both"}),
+                     debaters=[cfg.policy], judge=cfg.judge)  # fmt: skip
+
+
+def check(cfg: TrainConfig) -> str:
+    if cfg.protocol.name != "sequential":
+        raise ConfigError("training plays sequential debate: set protocol.name to sequential")
+    try:
+        return trainable_path(cfg.policy.model)
+    except ModelError as e:
+        raise ConfigError(f"policy.model: {e}") from None
+
+
+def checkpoint(cfg: TrainConfig, g: int) -> Path:
+    return (cfg.run_dir / "checkpoints" / f"gen-{g}").resolve()
+
+
+def policy_at(cfg: TrainConfig, g: int) -> AgentConfig:
+    if g == 0:
+        model = cfg.policy.model
+    else:
+        model = f"{'peft' if cfg.lora.enabled else 'hf'}:{checkpoint(cfg, g)}"
+    return cfg.policy.model_copy(update={"name": f"gen-{g}", "model": model})
+
+
+def read_records(path: Path) -> list[GenerationRecord]:
+    if not path.exists():
+        return []
+    return [GenerationRecord.model_validate_json(x) for x in path.read_text().splitlines() if x]
+
+
+def append_record(path: Path, record: GenerationRecord) -> None:
+    with path.open("a") as f:
+        f.write(record.model_dump_json() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def mentions(text: str, answer: str) -> bool:
+    return re.search(rf"\b{re.escape(answer.lower())}\b", text.lower()) is not None
+
+
+def watch(transcripts: list[Transcript], policy_names: set[str]) -> dict:
+    """Unverified quotes, speech length and concessions (a speech naming only the other side's
+    answer: in self-play, both sides conceding is collusion) in the policy's speeches."""
+    turns = [(t, u) for t in transcripts for u in t.turns if u.agent in policy_names]
+    quotes = [q for _, u in turns for q in u.quotes]
+    conceded = []
+    for t, u in turns:
+        own = t.item.answers[u.side]
+        other = [a for i, a in enumerate(t.item.answers) if i != u.side]
+        conceded.append(not mentions(u.text, own) and any(mentions(u.text, a) for a in other))
+    n = max(1, len(turns))
+    return {
+        "speeches": len(turns),
+        "unverified_quote_share": (sum(not q.verified for q in quotes) / len(quotes))
+        if quotes else None,
+        "mean_speech_words": sum(len(u.text.split()) for _, u in turns) / n,
+        "concession_rate": sum(conceded) / n,
+    }  # fmt: skip
+
+
+def experience_dpo(cfg, g, policy, opponents, judge, items, out: Path) -> tuple[dict, list]:
+    from debate.training.update import dpo_update
+
+    groups = asyncio.run(
+        rollouts.branched_rollouts(
+            play_config(cfg), items, policy, opponents, judge, cfg.update.branches, g
+        )  # fmt: skip
+    )
+    pairs = rollouts.preference_pairs(groups, cfg.update.min_margin)
+    transcripts = [b.transcript for grp in groups for b in grp.branches]
+    if not pairs:
+        raise ConfigError(
+            f"generation {g}: no preference pairs (the judge scored every pair of branches within "
+            f"update.min_margin={cfg.update.min_margin}); lower it or raise update.branches"
+        )
+    previous = checkpoint(cfg, g - 1) if g > 1 else None
+    result = dpo_update(cfg, check(cfg), previous, pairs, out, g)
+    return {"pairs": len(pairs), **result}, transcripts
+
+
+def experience_grpo(cfg, g, policy, opponents, judge, items, out: Path) -> tuple[dict, list]:
+    from debate.training.update import grpo_update
+
+    pc = play_config(cfg)
+    rows = asyncio.run(rollouts.stems(pc, items, policy, opponents, judge, g))
+    seen: list[Transcript] = []
+
+    def judge_reward(prompts, completions, **columns) -> list[float]:
+        batch = [{k: columns[k][i] for k in ("prefill", "role", "position", "stem", "agents")}
+                 for i in range(len(completions))]  # fmt: skip
+        done = rollouts.finish_debates(pc, judge, batch, list(completions))
+        seen.extend(done)
+        return [t.verdict.probs[t.assignment[row["role"]]] for t, row in zip(done, batch)]
+
+    previous = checkpoint(cfg, g - 1) if g > 1 else None
+    result = grpo_update(cfg, check(cfg), previous, rows, judge_reward, out, g)
+    return {"pairs": len(rows), **result}, seen
+
+
+def train(cfg: TrainConfig, on_line: Callable[[GenerationRecord], None] | None = None) -> list:
+    check(cfg)
+    judge = make_judge(cfg.judge)
+    folder = RunFolder(cfg.run_dir)
+    folder.claim(cfg)
+    log = cfg.run_dir / "generations.jsonl"
+    records = read_records(log)
+    for g in range(len(records), cfg.generations + 1):
+        start = time.perf_counter()
+        policy = policy_at(cfg, g)
+        league_file = checkpoint(cfg, g - 1) / "league.json" if g > 1 else None
+        league = (LeagueState.model_validate_json(league_file.read_text()) if league_file
+                  else LeagueState(members=[Member(name="gen-0", model=cfg.policy.model,
+                                                   generation=0)]))  # fmt: skip
+        record = GenerationRecord(generation=g, policy=policy.model)
+        if g > 0:
+            previous = policy_at(cfg, g - 1)
+            rng = random.Random(derive_seed(cfg.seed, "league", g))
+            opponents = league.opponents(cfg.league.opponents, previous, 3, rng)
+            items = load_items(cfg.task.name, cfg.task.n_items, cfg.task.seed,
+                               {**cfg.task.params, "offset": (g - 1) * cfg.task.n_items})  # fmt: skip
+            experience = experience_dpo if cfg.update.method == "dpo" else experience_grpo
+            update, transcripts = experience(cfg, g, previous, opponents, judge, items,
+                                             checkpoint(cfg, g))  # fmt: skip
+            record.opponents = [o.model for o in opponents]
+            record.pairs = update.pop("pairs")
+            record.update = {k: v for k, v in update.items() if k != "log"}
+            rewards = [t.verdict.probs[t.assignment[r]] for t in transcripts
+                       for r, a in t.agents.items() if a == previous.name]  # fmt: skip
+            record.train_reward = sum(rewards) / len(rewards) if rewards else None
+            record.watch = watch(transcripts, {previous.name})
+            save_rollouts(cfg.run_dir / "rollouts" / f"gen-{g}.jsonl", transcripts)
+            score_league(league, transcripts, previous.name)
+            league.add(Member(name=f"gen-{g}", model=policy.model, generation=g))
+            (checkpoint(cfg, g) / "league.json").write_text(league.model_dump_json(indent=1))
+            if g > 1:
+                unload(previous.model)  # reloaded if the league draws it again
+        record.eval = evaluate(cfg, g, policy)
+        record.elo = anchor_ratings(cfg, g + 1)
+        record.cycles = league.cycles()
+        record.flags = flags(records, record)
+        record.wall_s = round(time.perf_counter() - start, 1)
+        append_record(log, record)
+        record_history(cfg, record)
+        records.append(record)
+        if on_line:
+            on_line(record)
+    return records
+
+
+def score_league(league: LeagueState, transcripts: list[Transcript], policy: str) -> None:
+    """The policy's results against each opponent, kept for prioritised sampling and cycles."""
+    by: dict[str, list[float]] = {}
+    for t in transcripts:
+        if policy not in t.agents.values() or t.verdict is None:
+            continue
+        other = next((a for a in t.agents.values() if a != policy), None)
+        role = next(r for r, a in t.agents.items() if a == policy)
+        if other is not None:
+            by.setdefault(other, []).append(float(t.winner() == role))
+    for opponent, scores in by.items():
+        name = opponent.removeprefix(OPPONENT)
+        league.policy_scores[name] = scores
+        mean = sum(scores) / len(scores)
+        league.pairwise.setdefault(policy, {})[name] = mean
+        league.pairwise.setdefault(name, {})[policy] = 1 - mean
+
+
+def flags(history: list[GenerationRecord], now: GenerationRecord) -> list[str]:
+    """Reward hacking shows as the judge's reward on training items rising while the judge's
+    held-out accuracy falls."""
+    out = []
+    past = [r for r in history if r.train_reward is not None]
+    if past and now.train_reward is not None:
+        before, after = past[-1], now
+        acc = lambda r: r.eval["selfplay_accuracy"]["value"]  # noqa: E731
+        if after.train_reward > before.train_reward and acc(after) < acc(history[-1]):
+            out.append("reward rose while held-out self-play judge accuracy fell")
+    if now.cycles:
+        out.append(f"non-transitive cycles in the league: {now.cycles}")
+    return out
+
+
+def save_rollouts(path: Path, transcripts: list[Transcript]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(t.model_dump_json() + "\n" for t in transcripts))
+
+
+def record_history(cfg: TrainConfig, r: GenerationRecord) -> None:
+    from eval import history
+
+    metrics = {k: r.eval[k] for k in ("selfplay_accuracy", "consultancy_accuracy",
+                                       "honest_advantage")}  # fmt: skip
+    rows = [
+        history.HistoryRow(
+            time=history.now(),
+            suite="train",
+            run=cfg.name,
+            model=cfg.policy.model,
+            judge=f"{cfg.judge.kind}:{cfg.judge.model}",
+            checkpoint=f"gen-{r.generation}",
+            metric=f"train/{k}",
+            value=m["value"],
+            ci95=m["ci95"],
+            n=m.get("n", 0),
+        )  # fmt: skip
+        for k, m in metrics.items()
+        if m["value"] is not None
+    ]
+    history.append(cfg.out, rows)
+
+
+def summary_line(r: GenerationRecord) -> str:
+    e = r.eval
+    acc, cons, adv = e["selfplay_accuracy"], e["consultancy_accuracy"], e["honest_advantage"]
+    elo = r.elo.get(f"gen-{r.generation}", {}).get("elo")
+    parts = [
+        f"gen {r.generation}",
+        f"self-play acc {acc['value']:.1%} ({acc['ci95'][0]:.0%}-{acc['ci95'][1]:.0%})",
+        f"consultancy acc {cons['value']:.1%}",
+        f"honest adv {adv['value']:+.1%}" if adv["value"] is not None else "honest adv -",
+        f"Elo {elo:.0f}" if elo is not None else "",
+    ]
+    if r.train_reward is not None:
+        parts.append(f"reward {r.train_reward:.3f} ({r.pairs} pairs)")
+        share = r.watch.get("unverified_quote_share")
+        parts.append(f"unverified {share:.0%}" if share is not None else "no quotes")
+    parts += [f"{r.wall_s:.0f} s"] + [f"FLAG: {f}" for f in r.flags]
+    return " | ".join(p for p in parts if p)
+
+
+__all__ = ["train", "GenerationRecord", "summary_line"]

@@ -1,0 +1,215 @@
+"""Self-play experience, rewarded only by the judge.
+
+The policy's reward for a speech is the frozen judge's probability for the answer the policy was
+assigned; the true answer is never read here. Two shapes of experience:
+- branched rollouts (DPO, as Arnesen et al. 2024): at the policy's first speech, sample several
+  candidate speeches from the same prompt, finish the debate from each, and pair the speech
+  whose debate the judge liked best with the one it liked least;
+- stems (GRPO): the debate up to the policy's first speech, for the trainer to complete; each
+  completion is then finished against the same opponent and judged (`finish_debates`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from debate.batching import Batcher
+from debate.config import AgentConfig, RunConfig
+from debate.engine import drive, plan_matches
+from debate.match import Match, derive_seed
+from debate.models import load_model
+from debate.registry import get
+from debate.schema import Item, Transcript, Turn
+from judges.base import Judge
+from protocols.evidence import mark_quotes
+
+ROLES = ("A", "B")  # sequential debate: A speaks, then B, each round
+
+
+@dataclass
+class Branch:
+    prompt: str  # exactly the text the policy continued (chat template and prefill applied)
+    completion: str
+    reward: float  # judge's probability for the policy's answer
+    transcript: Transcript
+
+
+@dataclass
+class Group:
+    """Branches that share one prompt."""
+
+    role: str
+    branches: list[Branch] = field(default_factory=list)
+
+
+def speaking_order(rounds: int) -> list[tuple[str, int]]:
+    return [(role, r) for r in range(rounds) for role in ROLES]
+
+
+def policy_role(m: Match, policy: str) -> str:
+    return next(r for r, a in m.agents.items() if a.name == policy)
+
+
+async def finish(m: Match, after: int, order: list[tuple[str, int]]) -> None:
+    """Play every speech after position `after` in the order, then ask the judge."""
+    for role, r in order[after + 1 :]:
+        await m.speak(role, r)
+    await m.decide()
+
+
+def rendered_prompt(m: Match, role: str) -> tuple[str, str]:
+    messages, prefill = m.prompt_for(role)
+    return load_model(m.agents[role].model).render(messages) + prefill, prefill
+
+
+def pairings(
+    cfg: RunConfig, items: list[Item], policy: AgentConfig, opponents: list[AgentConfig]
+) -> list:
+    """The policy against opponents (one per item, in turn), speaking first and second, on
+    both answers."""
+    sequential = get("protocol", "sequential")
+    specs = []
+    for i, item in enumerate(items):
+        opp = opponents[i % len(opponents)]
+        for lineup in ({"A": policy, "B": opp}, {"A": opp, "B": policy}):
+            specs += plan_matches(cfg, [item], sequential, lineup)
+    return specs
+
+
+def new_match(cfg: RunConfig, spec, judge: Judge, batcher: Batcher, generation: int) -> Match:
+    from debate.engine import provenance
+
+    t = Transcript(
+        match_id=spec.match_id,
+        item=spec.item,
+        protocol="sequential",
+        assignment=spec.assignment,
+        agents={r: a.name for r, a in spec.agents.items()},
+        provenance=provenance(cfg, spec, judge),
+        seed=derive_seed(cfg.seed, "train", generation, spec.match_id),
+    )
+    return Match(t, cfg, spec.agents, judge, batcher)
+
+
+async def branched_rollouts(
+    cfg: RunConfig,
+    items: list[Item],
+    policy: AgentConfig,
+    opponents: list[AgentConfig],
+    judge: Judge,
+    branches: int,
+    generation: int,
+) -> list[Group]:
+    batcher, order = Batcher(), speaking_order(cfg.protocol.rounds)
+    groups: list[Group] = []
+
+    async def one(spec) -> None:
+        m = new_match(cfg, spec, judge, batcher, generation)
+        role = policy_role(m, policy.name)
+        at = order.index((role, 0))
+        for r, k in order[:at]:
+            await m.speak(r, k)
+        prompt, prefill = rendered_prompt(m, role)
+        forks = [m.fork(b) for b in range(branches)]
+
+        async def branch(f: Match) -> None:
+            await f.speak(role, 0)
+            await finish(f, at, order)
+
+        await asyncio.gather(*(branch(f) for f in forks))
+        group = Group(role=role)
+        for f in forks:
+            turn = f.transcript.turns[at]
+            side = f.transcript.assignment[role]
+            group.branches.append(
+                Branch(
+                    prompt,
+                    turn.text[len(prefill) :],
+                    f.transcript.verdict.probs[side],
+                    f.transcript,
+                )  # fmt: skip
+            )
+        groups.append(group)
+
+    specs = pairings(cfg, items, policy, opponents)
+    await drive((one(s) for s in specs), cfg.max_live, batcher)
+    return groups
+
+
+def preference_pairs(groups: list[Group], min_margin: float) -> list[dict]:
+    """(prompt, chosen, rejected): the best and the worst branch of each group, when the judge
+    told them apart by at least `min_margin`."""
+    pairs = []
+    for g in groups:
+        ranked = sorted(g.branches, key=lambda b: b.reward)
+        worst, best = ranked[0], ranked[-1]
+        if best.reward - worst.reward >= min_margin and best.completion != worst.completion:
+            pairs.append({"prompt": best.prompt, "chosen": best.completion,
+                          "rejected": worst.completion})  # fmt: skip
+    return pairs
+
+
+async def stems(
+    cfg: RunConfig,
+    items: list[Item],
+    policy: AgentConfig,
+    opponents: list[AgentConfig],
+    judge: Judge,
+    generation: int,
+) -> list[dict]:
+    """GRPO prompts: each debate played up to the policy's first speech."""
+    batcher, order = Batcher(), speaking_order(cfg.protocol.rounds)
+    rows: list[dict] = []
+
+    async def one(spec) -> None:
+        m = new_match(cfg, spec, judge, batcher, generation)
+        role = policy_role(m, policy.name)
+        at = order.index((role, 0))
+        for r, k in order[:at]:
+            await m.speak(r, k)
+        prompt, prefill = rendered_prompt(m, role)
+        rows.append({"prompt": prompt, "prefill": prefill, "role": role, "position": at,
+                     "stem": m.transcript.model_dump_json(),
+                     "agents": [a.model_dump_json() for a in m.agents.values()]})  # fmt: skip
+
+    await drive((one(s) for s in pairings(cfg, items, policy, opponents)), cfg.max_live, batcher)
+    rows.sort(key=lambda r: r["stem"])  # completion order varies; the data set must not
+    return rows
+
+
+def finish_debates(
+    cfg: RunConfig, judge: Judge, rows: list[dict], completions: list[str]
+) -> list[Transcript]:
+    """Put each completion in its stem as the policy's speech, finish the debate, judge it."""
+    batcher, order = Batcher(), speaking_order(cfg.protocol.rounds)
+
+    async def one(row: dict, completion: str, k: int) -> Transcript:
+        t = Transcript.model_validate_json(row["stem"])
+        t.seed = derive_seed(t.seed, "completion", k)
+        agents = {a.name: a for a in map(AgentConfig.model_validate_json, row["agents"])}
+        by_role = {r: agents[name] for r, name in t.agents.items()}
+        m = Match(t, cfg, by_role, judge, batcher)
+        role = row["role"]
+        text = row["prefill"] + completion
+        shown, quotes = mark_quotes(text, t.item.context, cfg.evidence.quote_threshold)
+        t.turns.append(Turn(speaker=role, agent=t.agents[role], side=t.assignment[role], round=0,
+                            text=text, shown=shown, quotes=quotes,
+                            tokens_out=len(completion.split())))  # fmt: skip
+        await finish(m, row["position"], order)
+        return t
+
+    out: list[tuple[int, Transcript]] = []
+
+    async def one_indexed(k: int, row: dict, completion: str) -> tuple[int, Transcript]:
+        return k, await one(row, completion, k)
+
+    async def run_all() -> None:
+        coros = (one_indexed(k, r, c) for k, (r, c) in enumerate(zip(rows, completions)))
+        await drive(coros, cfg.max_live, batcher, out.append)
+
+    asyncio.run(run_all())
+    return [t for _, t in sorted(out, key=lambda kt: kt[0])]  # debates end in any order
+
+
+__all__ = ["Branch", "Group", "branched_rollouts", "preference_pairs", "stems", "finish_debates"]

@@ -1,0 +1,90 @@
+"""Self-play training on a tiny model: one generation of each method, checkpoint, resume."""
+
+import pytest
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from debate.cli import app
+from debate.config import (
+    AgentConfig,
+    ConfigError,
+    JudgeConfig,
+    ProtocolConfig,
+    TaskConfig,
+    dump_yaml,
+)
+from debate.training.config import LeagueSettings, LoraSettings, TrainConfig, UpdateSettings
+from debate.training.loop import read_records, train
+
+
+def tiny_config(tmp_path, tiny_model_dir, method: str, **kw) -> TrainConfig:
+    return TrainConfig(
+        out=str(tmp_path),
+        name=method,
+        policy=AgentConfig(name="policy", model=f"hf:{tiny_model_dir}", prompt_style="plain",
+                           temperature=1.0),
+        # the tiny judge reads whole speeches: what a debater says moves its probabilities
+        judge=JudgeConfig(model=f"hf:{tiny_model_dir}", reads="speeches"),
+        protocol=ProtocolConfig(speech_tokens=8),
+        task=TaskConfig(n_items=2),
+        eval_items=2,
+        update=UpdateSettings(method=method, min_margin=0.0, batch_size=2, group_size=2,
+                              learning_rate=1e-3),
+        lora=LoraSettings(target_modules=["q_proj", "v_proj"]),
+        league=LeagueSettings(anchor_items=1),
+        **kw,
+    )  # fmt: skip
+
+
+def lora_b_norm(folder) -> float:
+    weights = load_file(str(folder / "adapter_model.safetensors"))
+    return sum(float(v.abs().sum()) for k, v in weights.items() if "lora_B" in k)
+
+
+@pytest.mark.parametrize("method", ["dpo", "grpo"])
+def test_one_generation_trains_saves_and_resumes(tmp_path, tiny_model_dir, method):
+    cfg = tiny_config(tmp_path, tiny_model_dir, method, generations=2)
+    seen = []
+
+    def stop_after_first_update(record):
+        seen.append(record.generation)
+        if record.generation == 1:
+            raise KeyboardInterrupt  # killed after generation 1 was recorded
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, on_line=stop_after_first_update)
+    ckpt = cfg.run_dir / "checkpoints" / "gen-1"
+    assert (ckpt / "adapter_config.json").exists() and (ckpt / "league.json").exists()
+    assert lora_b_norm(ckpt) > 0  # LoRA B starts at zero: the update changed the parameters
+    first = read_records(cfg.run_dir / "generations.jsonl")
+    assert [r.generation for r in first] == [0, 1]
+    assert first[1].pairs > 0 and first[1].update["steps"] > 0
+    assert first[1].train_reward is not None and "unverified_quote_share" in first[1].watch
+    assert set(first[1].elo) >= {"gen-0", "gen-1", "honest-quoter", "random-quoter"}
+
+    resumed = []
+    records = train(cfg, on_line=lambda r: resumed.append(r.generation))
+    assert resumed == [2] and [r.generation for r in records] == [0, 1, 2]
+    assert records[1] == first[1]  # read back, not replayed
+    assert (cfg.run_dir / "checkpoints" / "gen-2" / "adapter_model.safetensors").exists()
+
+
+def test_training_refuses_what_it_cannot_train(tmp_path, tiny_model_dir):
+    cfg = tiny_config(tmp_path, tiny_model_dir, "dpo")
+    api = cfg.model_copy(
+        update={"policy": AgentConfig(name="p", model="openai:m@http://127.0.0.1:9/v1")}
+    )
+    with pytest.raises(ConfigError, match="cannot be trained"):
+        train(api)
+    bad = cfg.model_copy(update={"lora": LoraSettings(target_modules=["q_proj", "c_attn"])})
+    with pytest.raises(ConfigError, match=r"\['c_attn'\].*q_proj"):
+        train(bad)
+
+
+def test_cli_refuses_a_resume_folder_from_another_config(tmp_path, tiny_model_dir):
+    cfg = tiny_config(tmp_path, tiny_model_dir, "dpo")
+    cfg.run_dir.mkdir(parents=True)
+    (cfg.run_dir / "config.yaml").write_text(dump_yaml(cfg.model_copy(update={"seed": 5})))
+    (tmp_path / "train.yaml").write_text(dump_yaml(cfg))
+    res = CliRunner().invoke(app, ["train", "--config", str(tmp_path / "train.yaml")])
+    assert res.exit_code == 2 and "different run" in res.output and "seed" in res.output
