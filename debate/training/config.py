@@ -22,7 +22,7 @@ class LoraSettings(Strict):
 
 class UpdateSettings(Strict):
     method: Literal["dpo", "grpo"] = "dpo"
-    learning_rate: float = 5e-5
+    learning_rate: float = 2e-4  # LoRA: higher than full fine-tuning would take
     epochs: float = 1.0
     batch_size: int = Field(4, ge=1)
     beta: float = 0.1  # DPO: strength of the pull towards the reference; GRPO: KL weight
@@ -52,9 +52,7 @@ class TrainConfig(Strict):
     out: str = "runs"
     seed: int = 0
     max_live: int = Field(32, ge=1)
-    policy: AgentConfig = Field(
-        default_factory=lambda: AgentConfig(name="policy", model="smollm2", temperature=1.0)
-    )
+    policy: AgentConfig = Field(default_factory=lambda: AgentConfig(name="policy", model="smollm2"))
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     protocol: ProtocolConfig = Field(default_factory=lambda: ProtocolConfig(speech_tokens=40))
     # training items and held-out items come from one task with disjoint offsets

@@ -92,6 +92,26 @@ def new_match(cfg: RunConfig, spec, judge: Judge, batcher: Batcher, generation: 
     return Match(t, cfg, spec.agents, judge, batcher)
 
 
+@dataclass
+class Stem:
+    """A debate played up to the policy's first speech."""
+
+    match: Match
+    role: str
+    position: int  # index of the policy's speech in the speaking order
+    prompt: str
+    prefill: str
+
+
+async def play_stem(m: Match, policy: str, order: list[tuple[str, int]]) -> Stem:
+    role = policy_role(m, policy)
+    at = order.index((role, 0))
+    for r, k in order[:at]:
+        await m.speak(r, k)
+    prompt, prefill = rendered_prompt(m, role)
+    return Stem(m, role, at, prompt, prefill)
+
+
 async def branched_rollouts(
     cfg: RunConfig,
     items: list[Item],
@@ -105,31 +125,19 @@ async def branched_rollouts(
     groups: list[Group] = []
 
     async def one(spec) -> None:
-        m = new_match(cfg, spec, judge, batcher, generation)
-        role = policy_role(m, policy.name)
-        at = order.index((role, 0))
-        for r, k in order[:at]:
-            await m.speak(r, k)
-        prompt, prefill = rendered_prompt(m, role)
-        forks = [m.fork(b) for b in range(branches)]
+        stem = await play_stem(new_match(cfg, spec, judge, batcher, generation), policy.name, order)
+        forks = [stem.match.fork(b) for b in range(branches)]
 
         async def branch(f: Match) -> None:
-            await f.speak(role, 0)
-            await finish(f, at, order)
+            await f.speak(stem.role, 0)
+            await finish(f, stem.position, order)
 
         await asyncio.gather(*(branch(f) for f in forks))
-        group = Group(role=role)
+        group = Group(role=stem.role)
         for f in forks:
-            turn = f.transcript.turns[at]
-            side = f.transcript.assignment[role]
-            group.branches.append(
-                Branch(
-                    prompt,
-                    turn.text[len(prefill) :],
-                    f.transcript.verdict.probs[side],
-                    f.transcript,
-                )  # fmt: skip
-            )
+            text = f.transcript.turns[stem.position].text[len(stem.prefill) :]
+            reward = f.transcript.verdict.probs[f.transcript.assignment[stem.role]]
+            group.branches.append(Branch(stem.prompt, text, reward, f.transcript))
         groups.append(group)
 
     specs = pairings(cfg, items, policy, opponents)
@@ -163,15 +171,10 @@ async def stems(
     rows: list[dict] = []
 
     async def one(spec) -> None:
-        m = new_match(cfg, spec, judge, batcher, generation)
-        role = policy_role(m, policy.name)
-        at = order.index((role, 0))
-        for r, k in order[:at]:
-            await m.speak(r, k)
-        prompt, prefill = rendered_prompt(m, role)
-        rows.append({"prompt": prompt, "prefill": prefill, "role": role, "position": at,
-                     "stem": m.transcript.model_dump_json(),
-                     "agents": [a.model_dump_json() for a in m.agents.values()]})  # fmt: skip
+        stem = await play_stem(new_match(cfg, spec, judge, batcher, generation), policy.name, order)
+        rows.append({"prompt": stem.prompt, "prefill": stem.prefill, "role": stem.role,
+                     "position": stem.position, "stem": stem.match.transcript.model_dump_json(),
+                     "agents": [a.model_dump_json() for a in stem.match.agents.values()]})  # fmt: skip
 
     await drive((one(s) for s in pairings(cfg, items, policy, opponents)), cfg.max_live, batcher)
     rows.sort(key=lambda r: r["stem"])  # completion order varies; the data set must not

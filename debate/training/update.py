@@ -95,10 +95,7 @@ def dpo_update(
         train_dataset=Dataset.from_list(pairs),
         processing_class=tokenizer,
     )
-    result = trainer.train()
-    save(trainer.model, tokenizer, out)
-    return {"train_loss": result.training_loss, "steps": result.global_step,
-            "log": trainer.state.log_history}  # fmt: skip
+    return train_and_save(trainer, tokenizer, out)
 
 
 def grpo_update(
@@ -129,13 +126,13 @@ def grpo_update(
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
     )
+    return train_and_save(trainer, tokenizer, out)
+
+
+def train_and_save(trainer, tokenizer, out: Path) -> dict:
     result = trainer.train()
-    save(trainer.model, tokenizer, out)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer.model.save_pretrained(str(out))  # a PEFT model saves only its adapter
+    tokenizer.save_pretrained(str(out))
     return {"train_loss": result.training_loss, "steps": result.global_step,
             "log": trainer.state.log_history}  # fmt: skip
-
-
-def save(model, tokenizer, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out))  # a PEFT model saves only its adapter
-    tokenizer.save_pretrained(str(out))
