@@ -74,6 +74,7 @@ def parse_debater(text: str) -> dict:
 def progress_bar(label: str):
     return Progress(
         TextColumn(f"[bold]{label}"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -232,7 +233,15 @@ def train(
     overrides = [f"{k}={v}" for k, v in flags.items() if v is not None]
     try:
         cfg = load_config(TrainConfig, config, overrides + list(set_))
-        records = run_training(cfg, on_line=lambda r: console.print(summary_line(r)))
+        with progress_bar("train") as bar:
+            tasks: dict[str, int] = {}
+
+            def report(label: str, done: int, total: int) -> None:
+                if label not in tasks:
+                    tasks[label] = bar.add_task(label, total=total)
+                bar.update(tasks[label], completed=done, total=total)
+
+            records = run_training(cfg, lambda r: console.print(summary_line(r)), report)
     except USER_ERRORS as e:
         fail(str(e))
         return

@@ -88,3 +88,39 @@ def test_cli_refuses_a_resume_folder_from_another_config(tmp_path, tiny_model_di
     (tmp_path / "train.yaml").write_text(dump_yaml(cfg))
     res = CliRunner().invoke(app, ["train", "--config", str(tmp_path / "train.yaml")])
     assert res.exit_code == 2 and "different run" in res.output and "seed" in res.output
+
+
+def test_full_fine_tuning_saves_whole_weights(tmp_path, tiny_model_dir):
+    from debate.models import load_model
+
+    cfg = tiny_config(tmp_path, tiny_model_dir, "dpo", generations=1)
+    cfg = cfg.model_copy(update={"lora": LoraSettings(enabled=False)})
+    records = train(cfg)
+    ckpt = cfg.run_dir / "checkpoints" / "gen-1"
+    assert records[-1].policy == f"hf:{ckpt.resolve()}"
+    trained = load_model(records[-1].policy).model.state_dict()
+    base = load_model(f"hf:{tiny_model_dir}").model.state_dict()
+    assert any(not (trained[k] == base[k]).all() for k in base)
+
+
+def test_league_draws_opponents_and_finds_cycles():
+    import random
+
+    from debate.training.league import LeagueState, Member
+
+    league = LeagueState(members=[Member(name=f"gen-{i}", model=f"m{i}", generation=i)
+                                  for i in range(3)])  # fmt: skip
+    policy = AgentConfig(name="gen-3", model="m3")
+    [me] = league.opponents("latest", policy, 3, random.Random(0))
+    assert me.model == "m3" and me.name != policy.name
+    # the policy always beats gen-0 and gen-1 and always loses to gen-2: prioritised play
+    # should draw gen-2 far more often than uniform play does
+    league.policy_scores = {"gen-0": [1.0] * 5, "gen-1": [1.0] * 5, "gen-2": [0.0] * 5}
+    draws = [o.model for _ in range(200)
+             for o in league.opponents("prioritized", policy, 1, random.Random(_))]  # fmt: skip
+    assert draws.count("m2") > 150
+    league.pairwise = {"a": {"b": 0.8, "c": 0.3}, "b": {"c": 0.7, "a": 0.2},
+                       "c": {"a": 0.7, "b": 0.3}}  # fmt: skip
+    assert league.cycles() == [["a", "b", "c"]]
+    league.pairwise["c"]["a"] = 0.4
+    assert league.cycles() == []

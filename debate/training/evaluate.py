@@ -5,6 +5,7 @@ ordinary resumable run folder under `<run>/eval/gen-N/`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from debate.config import AgentConfig, ProtocolConfig, RunConfig
@@ -14,6 +15,8 @@ from debate.runner import run
 from debate.schema import Transcript
 from debate.stats import difference, proportion
 from debate.training.config import TrainConfig
+
+Report = Callable[[str, int, int], None]  # (what, done, total) for a progress bar
 
 
 def eval_config(cfg: TrainConfig, folder: Path, name: str, protocol: str, debaters, n: int):
@@ -30,13 +33,19 @@ def eval_config(cfg: TrainConfig, folder: Path, name: str, protocol: str, debate
     )  # fmt: skip
 
 
-def played(c: RunConfig) -> list[Transcript]:
-    run(c)
-    return RunFolder(c.run_dir).read_transcripts()
+def no_report(label: str, done: int, total: int) -> None:
+    pass
 
 
-def evaluate(cfg: TrainConfig, generation: int, policy: AgentConfig) -> dict:
+def evaluate(
+    cfg: TrainConfig, generation: int, policy: AgentConfig, report: Report = no_report
+) -> dict:
     folder = cfg.run_dir / "eval" / f"gen-{generation}"
+
+    def played(c: RunConfig) -> list[Transcript]:
+        run(c, on_progress=lambda k, n: report(f"gen {generation} eval {c.name}", k, n))
+        return RunFolder(c.run_dir).read_transcripts()
+
     selfplay = played(eval_config(cfg, folder, "selfplay", "sequential", [policy], cfg.eval_items))
     consult = played(
         eval_config(cfg, folder, "consultancy", "consultancy", [policy], cfg.eval_items)

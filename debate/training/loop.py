@@ -32,7 +32,7 @@ from debate.runner import load_items
 from debate.schema import Record, Transcript
 from debate.training import rollouts
 from debate.training.config import TrainConfig
-from debate.training.evaluate import anchor_ratings, evaluate
+from debate.training.evaluate import Report, anchor_ratings, evaluate, no_report
 from debate.training.league import OPPONENT, LeagueState, Member
 from judges import make_judge
 
@@ -116,7 +116,7 @@ def watch(transcripts: list[Transcript], policy_names: set[str]) -> dict:
     }  # fmt: skip
 
 
-def experience_dpo(cfg, g, policy, opponents, judge, items, out: Path) -> tuple[dict, list]:
+def experience_dpo(cfg, g, policy, opponents, judge, items, out: Path, report) -> tuple:
     from debate.training.update import dpo_update
 
     groups = asyncio.run(
@@ -136,11 +136,11 @@ def experience_dpo(cfg, g, policy, opponents, judge, items, out: Path) -> tuple[
     return {"pairs": len(pairs), **result}, transcripts
 
 
-def experience_grpo(cfg, g, policy, opponents, judge, items, out: Path) -> tuple[dict, list]:
+def experience_grpo(cfg, g, policy, opponents, judge, items, out: Path, report) -> tuple:
     from debate.training.update import grpo_update
 
     pc = play_config(cfg)
-    rows = asyncio.run(rollouts.stems(pc, items, policy, opponents, judge, g))
+    rows = asyncio.run(rollouts.stems(pc, items, policy, opponents, judge, g, report))
     seen: list[Transcript] = []
 
     def judge_reward(prompts, completions, **columns) -> list[float]:
@@ -155,7 +155,11 @@ def experience_grpo(cfg, g, policy, opponents, judge, items, out: Path) -> tuple
     return {"pairs": len(rows), **result}, seen
 
 
-def train(cfg: TrainConfig, on_line: Callable[[GenerationRecord], None] | None = None) -> list:
+def train(
+    cfg: TrainConfig,
+    on_line: Callable[[GenerationRecord], None] | None = None,
+    report: Report = no_report,
+) -> list:
     check(cfg)
     judge = make_judge(cfg.judge)
     folder = RunFolder(cfg.run_dir)
@@ -178,7 +182,7 @@ def train(cfg: TrainConfig, on_line: Callable[[GenerationRecord], None] | None =
                                {**cfg.task.params, "offset": (g - 1) * cfg.task.n_items})  # fmt: skip
             experience = experience_dpo if cfg.update.method == "dpo" else experience_grpo
             update, transcripts = experience(cfg, g, previous, opponents, judge, items,
-                                             checkpoint(cfg, g))  # fmt: skip
+                                             checkpoint(cfg, g), report)  # fmt: skip
             record.opponents = [o.model for o in opponents]
             record.pairs = update.pop("pairs")
             record.update = {k: v for k, v in update.items() if k != "log"}
@@ -192,7 +196,7 @@ def train(cfg: TrainConfig, on_line: Callable[[GenerationRecord], None] | None =
             (checkpoint(cfg, g) / "league.json").write_text(league.model_dump_json(indent=1))
             if g > 1:
                 unload(previous.model)  # reloaded if the league draws it again
-        record.eval = evaluate(cfg, g, policy)
+        record.eval = evaluate(cfg, g, policy, report)
         record.elo = anchor_ratings(cfg, g + 1)
         record.cycles = league.cycles()
         record.flags = flags(records, record)

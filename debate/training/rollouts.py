@@ -21,6 +21,7 @@ from debate.match import Match, derive_seed
 from debate.models import load_model
 from debate.registry import get
 from debate.schema import Item, Transcript, Turn
+from debate.training.evaluate import Report, no_report
 from judges.base import Judge
 from protocols.evidence import mark_quotes
 
@@ -120,6 +121,7 @@ async def branched_rollouts(
     judge: Judge,
     branches: int,
     generation: int,
+    report: Report = no_report,
 ) -> list[Group]:
     batcher, order = Batcher(), speaking_order(cfg.protocol.rounds)
     groups: list[Group] = []
@@ -139,6 +141,7 @@ async def branched_rollouts(
             reward = f.transcript.verdict.probs[f.transcript.assignment[stem.role]]
             group.branches.append(Branch(stem.prompt, text, reward, f.transcript))
         groups.append(group)
+        report(f"gen {generation} rollouts", len(groups), len(specs))
 
     specs = pairings(cfg, items, policy, opponents)
     await drive((one(s) for s in specs), cfg.max_live, batcher)
@@ -165,6 +168,7 @@ async def stems(
     opponents: list[AgentConfig],
     judge: Judge,
     generation: int,
+    report: Report = no_report,
 ) -> list[dict]:
     """GRPO prompts: each debate played up to the policy's first speech."""
     batcher, order = Batcher(), speaking_order(cfg.protocol.rounds)
@@ -175,8 +179,10 @@ async def stems(
         rows.append({"prompt": stem.prompt, "prefill": stem.prefill, "role": stem.role,
                      "position": stem.position, "stem": stem.match.transcript.model_dump_json(),
                      "agents": [a.model_dump_json() for a in stem.match.agents.values()]})  # fmt: skip
+        report(f"gen {generation} stems", len(rows), len(specs))
 
-    await drive((one(s) for s in pairings(cfg, items, policy, opponents)), cfg.max_live, batcher)
+    specs = pairings(cfg, items, policy, opponents)
+    await drive((one(s) for s in specs), cfg.max_live, batcher)
     rows.sort(key=lambda r: r["stem"])  # completion order varies; the data set must not
     return rows
 
