@@ -5,11 +5,20 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from debate.config import ConfigError, RunConfig, load_config
 from debate.models import ModelError
@@ -71,9 +80,11 @@ def parse_debater(text: str) -> dict:
     return {"name": name, "model": spec}
 
 
-def progress_bar(label: str):
-    return Progress(
-        TextColumn(f"[bold]{label}"),
+@contextmanager
+def progress(title: str) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A rich progress display; yields `report(label, done, total)`, one bar per label."""
+    bars = Progress(
+        TextColumn(f"[bold]{title}"),
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -81,6 +92,15 @@ def progress_bar(label: str):
         console=console,
         transient=False,
     )
+    ids: dict[str, TaskID] = {}
+
+    def report(label: str, done: int, total: int | None) -> None:
+        if label not in ids:
+            ids[label] = bars.add_task(label, total=total)
+        bars.update(ids[label], completed=done, total=total)
+
+    with bars:
+        yield report
 
 
 @app.command()
@@ -119,9 +139,8 @@ def run(
     try:
         cfg: RunConfig = load_config(RunConfig, config, overrides + list(set_))
         start = time.perf_counter()
-        with progress_bar(f"{cfg.protocol.name} debate") as bar:
-            tid = bar.add_task("matches", total=None)
-            result = runner.run(cfg, on_progress=lambda k, n: bar.update(tid, completed=k, total=n))
+        with progress(f"{cfg.protocol.name} debate") as report:
+            result = runner.run(cfg, on_progress=lambda k, n: report("matches", k, n))
     except USER_ERRORS as e:
         fail(str(e))
         return
@@ -165,11 +184,8 @@ def tournament(
         overrides.append("debaters=" + json.dumps([parse_debater(d) for d in debater]))
     try:
         cfg: TournamentConfig = load_config(TournamentConfig, config, overrides + list(set_))
-        with progress_bar(f"tournament ({cfg.schedule.kind})") as bar:
-            tid = bar.add_task("matches", total=None)
-            result = run_tournament(
-                cfg, on_progress=lambda k, n: bar.update(tid, completed=k, total=n)
-            )
+        with progress(f"tournament ({cfg.schedule.kind})") as report:
+            result = run_tournament(cfg, on_progress=lambda k, n: report("matches", k, n))
     except USER_ERRORS as e:
         fail(str(e))
         return
@@ -233,14 +249,7 @@ def train(
     overrides = [f"{k}={v}" for k, v in flags.items() if v is not None]
     try:
         cfg = load_config(TrainConfig, config, overrides + list(set_))
-        with progress_bar("train") as bar:
-            tasks: dict[str, int] = {}
-
-            def report(label: str, done: int, total: int) -> None:
-                if label not in tasks:
-                    tasks[label] = bar.add_task(label, total=total)
-                bar.update(tasks[label], completed=done, total=total)
-
+        with progress("train") as report:
             records = run_training(cfg, lambda r: console.print(summary_line(r)), report)
     except USER_ERRORS as e:
         fail(str(e))

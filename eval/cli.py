@@ -25,7 +25,7 @@ def protocols(
     out: str | None = typer.Option(None, help="parent folder of run folders (default runs)"),
 ) -> None:
     """Judge accuracy under naive, expert, consultancy, debate and a compute-matched judge."""
-    from debate.cli import USER_ERRORS, console, fail, flags_to_overrides, progress_bar
+    from debate.cli import USER_ERRORS, console, fail, flags_to_overrides, progress
     from debate.config import load_config
     from eval.protocols import ProtocolSuiteConfig, run_suite
 
@@ -39,14 +39,8 @@ def protocols(
         overrides.append(f"arms=[{arms}]")
     try:
         cfg = load_config(ProtocolSuiteConfig, config, overrides + list(set_))
-        with progress_bar("protocols") as bar:
-            tasks: dict[str, int] = {}
-
-            def on_arm(arm: str):
-                tasks[arm] = bar.add_task(arm, total=None)
-                return lambda k, n: bar.update(tasks[arm], completed=k, total=n)
-
-            results = run_suite(cfg, on_arm)
+        with progress("protocols") as report:
+            results = run_suite(cfg, lambda arm: lambda k, n: report(arm, k, n))
     except USER_ERRORS as e:
         fail(str(e))
         return
@@ -72,7 +66,7 @@ def truthfulqa(
     out: str | None = typer.Option(None, help="parent folder of run folders (default runs)"),
 ) -> None:
     """TruthfulQA MC1 and MC2 of a model, scored by log-likelihood as lm-eval does."""
-    from debate.cli import USER_ERRORS, console, fail, progress_bar
+    from debate.cli import USER_ERRORS, console, fail, progress
     from debate.config import load_config
     from eval.truthfulqa import TruthfulQAConfig, run_truthfulqa
 
@@ -81,9 +75,8 @@ def truthfulqa(
     overrides = [f"{k}={v}" for k, v in flags.items() if v is not None]
     try:
         cfg = load_config(TruthfulQAConfig, config, overrides + list(set_))
-        with progress_bar("truthfulqa") as bar:
-            tid = bar.add_task("answers", total=None)
-            res = run_truthfulqa(cfg, lambda k, n: bar.update(tid, completed=k, total=n))
+        with progress("truthfulqa") as report:
+            res = run_truthfulqa(cfg, lambda k, n: report("answers", k, n))
     except USER_ERRORS as e:
         fail(str(e))
         return
