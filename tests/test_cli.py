@@ -101,3 +101,92 @@ def test_resume_through_the_cli(tmp_path):
 def test_models_lists_sources():
     res = invoke("models")
     assert res.exit_code == 0 and "scripted:honest" in res.output and "sequential" in res.output
+
+
+def transcripts(run_dir):
+    lines = (run_dir / "transcripts.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def test_a_person_at_the_terminal_debates(tmp_path):
+    speech = "I quote <quote>something the passage may say</quote> for my side."
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "h",
+            "--n-items",
+            "1",
+            "--protocol",
+            "consultancy",
+            "--debater",
+            "me=human",
+            "--judge-kind",
+            "oracle",
+        ],  # fmt: skip
+        input=f"{speech}\n\n{speech}\n",  # the second reply ends at the end of input
+    )
+    assert res.exit_code == 0, res.output
+    assert "your turn" in res.output
+    runs = transcripts(tmp_path / "h")  # consulting for the true and for the false answer
+    assert [[turn["text"] for turn in t["turns"]] for t in runs] == [[speech], [speech]]
+
+
+def test_a_person_who_leaves_gets_a_clear_error(tmp_path):
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "h",
+            "--n-items",
+            "1",
+            "--protocol",
+            "consultancy",
+            "--debater",
+            "me=human",
+            "--judge-kind",
+            "oracle",
+        ],  # fmt: skip
+        input="",
+    )
+    assert res.exit_code == 2 and "input ended" in res.output
+
+
+def test_a_person_at_the_terminal_judges(tmp_path):
+    # two items argued both ways: three readable verdicts, one that names no answer (recorded as
+    # unreadable, not guessed)
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "j",
+            "--n-items",
+            "2",
+            "--protocol",
+            "sequential",
+            "--debater",
+            "h=scripted:honest",
+            "--debater",
+            "l=scripted:liar",
+            "--judge",
+            "human",
+            "--judge-kind",
+            "verdict",
+        ],  # fmt: skip
+        input="The quotes favour it.\nFinal answer: A\n\nI cannot tell.\n\n"
+        "Final answer: B\n\nFinal answer: A\n\n",
+    )
+    assert res.exit_code == 0, res.output
+    verdicts = [t["verdict"] for t in transcripts(tmp_path / "j")]
+    assert sorted(v["parsed"] for v in verdicts) == [False, True, True, True]
+    for v in verdicts:
+        assert sorted(v["probs"]) == ([0.0, 1.0] if v["parsed"] else [0.5, 0.5])

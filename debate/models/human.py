@@ -7,7 +7,13 @@ import asyncio
 from rich.console import Console
 from rich.panel import Panel
 
-from debate.models.base import Generation, GenerationRequest, LanguageModel, render_plain
+from debate.models.base import (
+    Generation,
+    GenerationRequest,
+    LanguageModel,
+    ModelError,
+    render_plain,
+)
 
 
 class HumanModel(LanguageModel):
@@ -25,11 +31,13 @@ class HumanModel(LanguageModel):
 
     def _ask(self, r: GenerationRequest) -> Generation:
         self.console.print(Panel(render_plain(r.prompt), title="your turn"))
-        self.console.print(
-            "Type your speech; quote the passage as <quote>...</quote>. End with an empty line."
-        )
-        lines = []
-        while (line := input()) != "":
-            lines.append(line)
+        self.console.print("Type your reply; end it with an empty line.")
+        lines: list[str] = []
+        try:
+            while (line := input()) != "":
+                lines.append(line)
+        except EOFError:  # end of input ends the reply; with nothing typed, the person has left
+            if not lines:
+                raise ModelError("human: input ended before a reply was typed") from None
         text = "\n".join(lines)
         return Generation(text=text, tokens_out=len(text.split()))
