@@ -51,6 +51,12 @@ class ProtocolConfig(Strict):
     sides: Literal["both", "random"] = "both"
     # self-consistency baseline: how many times the judge is asked (mean of its probabilities)
     judge_samples: int = Field(1, ge=1)
+    # interactive debate: length of the judge's question after each round but the last
+    question_tokens: int = Field(32, ge=1)
+    # collaborative debate: how many agents, and how their final answers become a verdict
+    # ("vote": each answer's share of the last round's stated answers; "judge": the judge reads)
+    n_agents: int = Field(3, ge=2)
+    aggregate: Literal["vote", "judge"] = "vote"
 
 
 class TaskConfig(Strict):

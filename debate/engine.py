@@ -45,7 +45,9 @@ def assignments(n_answers: int, roles: tuple[str, ...]) -> list[dict[str, int]]:
 def match_id(
     item: Item, protocol: str, assignment: dict[str, int], agents: dict[str, AgentConfig]
 ) -> str:
-    who = ",".join(f"{r}={agents[r].name}:{assignment[r]}" for r in assignment)
+    who = ",".join(
+        f"{r}={agents[r].name}" + (f":{assignment[r]}" if r in assignment else "") for r in agents
+    )
     return f"{item.id}/{protocol}/{who}" if who else f"{item.id}/{protocol}"
 
 
@@ -53,9 +55,10 @@ def plan_matches(
     cfg: RunConfig, items: list[Item], protocol: Protocol, lineup: dict[str, AgentConfig]
 ) -> list[MatchSpec]:
     specs = []
+    roles = protocol.roles_for(cfg.protocol)
     for item in items:
-        options = assignments(len(item.answers), protocol.roles)
-        if cfg.protocol.sides == "random":
+        options = assignments(len(item.answers), roles) if protocol.assigned else [{}]
+        if cfg.protocol.sides == "random" and protocol.assigned:
             options = [random.Random(derive_seed(cfg.seed, item.id)).choice(options)]
         for a in options:
             specs.append(
@@ -63,7 +66,7 @@ def plan_matches(
                     match_id=match_id(item, protocol.name, a, lineup),
                     item=item,
                     assignment=a,
-                    agents={r: lineup[r] for r in a},
+                    agents={r: lineup[r] for r in roles},
                 )
             )
     return specs

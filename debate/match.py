@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from debate.config import AgentConfig, RunConfig
 from debate.models import GenerationRequest, load_model
 from debate.schema import Item, Sampling, Transcript, Turn, Verdict
-from protocols.evidence import mark_quotes
-from protocols.prompts import debater_prompt
+from protocols.evidence import escape, mark_quotes
+from protocols.prompts import JUDGE, debater_prompt, question_instruction, stated_answer
 
 if TYPE_CHECKING:
     from debate.batching import Batcher
@@ -48,13 +48,13 @@ class Match:
 
     @property
     def roles(self) -> list[str]:
-        return list(self.transcript.assignment)
+        return list(self.agents)
 
     def prompt_for(self, role: str, *, sees: list[Turn] | None = None) -> tuple[list, str]:
         """The messages and reply prefill `role` would be given now."""
         visible = list(self.transcript.turns if sees is None else sees)
         n_words = max(10, self.cfg.protocol.speech_tokens * 3 // 4)
-        side = self.transcript.assignment[role]
+        side = self.transcript.assignment.get(role)
         return debater_prompt(
             self.item, role, side, visible, self.agents[role].prompt_style, n_words=n_words
         )
@@ -67,8 +67,10 @@ class Match:
         return Match(t, self.cfg, self.agents, self.judge, self.batcher)
 
     async def speak(self, role: str, round: int, *, sees: list[Turn] | None = None) -> Turn:
-        """One speech by `role`. `sees` limits the turns it may read (simultaneous debate)."""
-        agent, side = self.agents[role], self.transcript.assignment[role]
+        """One speech by `role`. `sees` limits the turns it may read (simultaneous debate). A
+        speaker with no assigned answer (collaborative debate) states its own, read from the
+        speech (`stated_answer`)."""
+        agent, side = self.agents[role], self.transcript.assignment.get(role)
         n_tokens = self.cfg.protocol.speech_tokens
         messages, prefill = self.prompt_for(role, sees=sees)
         request = GenerationRequest(
@@ -92,6 +94,8 @@ class Match:
         start = time.perf_counter()
         [gen] = await self.batcher.generate(load_model(agent.model), [request])
         shown, quotes = mark_quotes(gen.text, self.item.context, self.cfg.evidence.quote_threshold)
+        if side is None:
+            side = stated_answer(gen.text, self.item.answers)
         turn = Turn(
             speaker=role,
             agent=agent.name,
@@ -100,6 +104,37 @@ class Match:
             text=gen.text,
             shown=shown,
             quotes=quotes,
+            tokens_in=gen.tokens_in,
+            tokens_out=gen.tokens_out,
+            wall_s=round_s(time.perf_counter() - start),
+        )
+        self.transcript.turns.append(turn)
+        return turn
+
+    async def ask(self, round: int) -> Turn:
+        """The judge's question to the debaters (interactive debate), written by the judge's
+        model from its usual view; every later speech reads it."""
+        judge = self.judge.cfg
+        view = self.judge.view(self, sees_context=False, labelled=True)
+        request = GenerationRequest(
+            prompt=self.judge.as_prompt(view, question_instruction()),
+            sampling=Sampling(
+                temperature=judge.temperature,
+                top_p=1.0,
+                max_new_tokens=self.cfg.protocol.question_tokens,
+            ),
+            seed=derive_seed(self.transcript.seed, JUDGE, round),
+            meta={"role": JUDGE, "asks": True, "round": round, "question": self.item.question},
+        )
+        start = time.perf_counter()
+        [gen] = await self.batcher.generate(load_model(judge.model), [request])
+        turn = Turn(
+            speaker=JUDGE,
+            agent=self.judge.name,
+            side=None,
+            round=round,
+            text=gen.text,
+            shown=escape(gen.text.strip()),
             tokens_in=gen.tokens_in,
             tokens_out=gen.tokens_out,
             wall_s=round_s(time.perf_counter() - start),

@@ -18,6 +18,8 @@ BUILTINS = (
     "protocols.debate",
     "protocols.consultancy",
     "protocols.baselines",
+    "protocols.interactive",
+    "protocols.collaborative",
     "judges.scored",
     "judges.verdict",
     "judges.oracle",

@@ -3,6 +3,7 @@ results. Re-running into the same folder resumes: finished matches are read back
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -41,7 +42,12 @@ class RunFolder:
         """Write the config, or check that the folder holds this same run (refuse if not)."""
         self.path.mkdir(parents=True, exist_ok=True)
         if self.config_path.exists():
-            old = _flatten(yaml.safe_load(self.config_path.read_text()) or {})
+            raw = yaml.safe_load(self.config_path.read_text()) or {}
+            # keys added to the config since the folder was written take their defaults; a
+            # config that no longer validates is compared as written, naming the odd keys
+            with contextlib.suppress(ValidationError):
+                raw = type(cfg).model_validate(raw).model_dump(mode="json")
+            old = _flatten(raw)
             new = _flatten(cfg.model_dump(mode="json"))
             differ = sorted(
                 k

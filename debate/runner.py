@@ -39,15 +39,17 @@ def check_agents(cfg: RunConfig, protocol: Protocol) -> None:
             raise ConfigError(
                 f"debater {a.name!r}: unknown prompt_style {a.prompt_style!r}; choose from {STYLES}"
             )
-    if protocol.roles and len(cfg.debaters) not in (1, len(protocol.roles)):
+    roles = protocol.roles_for(cfg.protocol)
+    if roles and len(cfg.debaters) not in (1, len(roles)):
         raise ConfigError(
-            f"protocol {protocol.name!r} has roles {list(protocol.roles)}: give one debater "
-            f"(it plays every role) or {len(protocol.roles)}, not {len(cfg.debaters)}"
+            f"protocol {protocol.name!r} has roles {list(roles)}: give one debater "
+            f"(it plays every role) or {len(roles)}, not {len(cfg.debaters)}"
         )
 
 
 def lineup(cfg: RunConfig, protocol: Protocol) -> dict:
-    return {r: cfg.debaters[i % len(cfg.debaters)] for i, r in enumerate(protocol.roles)}
+    roles = protocol.roles_for(cfg.protocol)
+    return {r: cfg.debaters[i % len(cfg.debaters)] for i, r in enumerate(roles)}
 
 
 def warm_models(specs: set[str]) -> None:

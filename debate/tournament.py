@@ -80,10 +80,11 @@ def check(cfg: TournamentConfig, protocol: Protocol) -> None:
         raise ConfigError(f"debater named more than once: {', '.join(twice)}")
     if len(names) < 2:
         raise ConfigError(f"a tournament needs at least two debaters, got {len(names)}")
-    if len(protocol.roles) != 2:
+    roles = protocol.roles_for(cfg.protocol)
+    if len(roles) != 2 or not protocol.assigned:
         raise ConfigError(
-            f"protocol {protocol.name!r} has {len(protocol.roles)} debater roles; a tournament "
-            "needs a two-debater protocol (sequential or simultaneous)"
+            f"protocol {protocol.name!r} is not a debate of two opposed debaters; a tournament "
+            "needs one (sequential, simultaneous or interactive)"
         )
     for a in cfg.debaters:
         if a.prompt_style not in STYLES:
@@ -97,7 +98,7 @@ def pairing_matches(
 ) -> list[MatchSpec]:
     """x and y on these items, each speaking first once, each arguing both answers."""
     orders = [(x, y)] if x.name == y.name else [(x, y), (y, x)]
-    first, second = protocol.roles
+    first, second = protocol.roles_for(cfg.protocol)
     return [s for p, q in orders for s in plan_matches(cfg, items, protocol, {first: p, second: q})]
 
 

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING
 from debate.config import JudgeConfig
 from debate.models import Message
 from debate.schema import Verdict
-from protocols.prompts import speaker_label
+from protocols.prompts import LABELS, render_turn
 
 if TYPE_CHECKING:
     from debate.match import Match
 
-LABELS = "ABCDEFGH"
 
 EVIDENCE_NOTE = (
     "Quotes marked <v_quote> were checked and appear word for word in the passage. "
@@ -39,11 +38,7 @@ def judge_view(m: Match, *, sees_context: bool, labelled: bool, reads: str) -> s
         parts.append("Evidence from the passage: " + (" ".join(quotes) or "none was quoted."))
     elif turns:
         parts.append(EVIDENCE_NOTE)
-        for t in turns:
-            argues = item.answers[t.side] if t.side is not None else ""
-            parts.append(
-                f'<speech by="{speaker_label(t.speaker)}" argues="{argues}">\n{t.shown}\n</speech>'
-            )
+        parts += [render_turn(t, item) for t in turns]
     return "\n\n".join(parts)
 
 

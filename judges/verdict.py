@@ -3,34 +3,16 @@ as such (uniform probabilities, `parsed=False`), never guessed."""
 
 from __future__ import annotations
 
-import re
-
 from debate.models import GenerationRequest, load_model
 from debate.registry import register
 from debate.schema import Sampling, Verdict
 from judges.base import LABELS, Judge
+from protocols.prompts import parse_choice
 
 INSTRUCTION = (
     "Think briefly about which answer the evidence supports, then end with a line "
     '"Final answer: X" where X is one of {labels}.'
 )
-
-
-def parse_choice(text: str, answers: list[str]) -> int | None:
-    """The last `Final answer: X` (a label or an answer's text) in the text, else None."""
-    labels = LABELS[: len(answers)]
-    found = re.findall(r"final answer\s*[:\-]?\s*\**\s*([^\n*.]+)", text, flags=re.I)
-    if not found:
-        return None
-    choice = found[-1].strip().strip("\"'()[]")
-    if (
-        len(choice) >= 1
-        and choice[0].upper() in labels
-        and (len(choice) == 1 or not choice[1].isalpha())
-    ):
-        return labels.index(choice[0].upper())
-    matches = [i for i, a in enumerate(answers) if a.lower() in choice.lower()]
-    return matches[0] if len(matches) == 1 else None
 
 
 @register("judge", "verdict")

@@ -5,21 +5,29 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from debate.config import ProtocolConfig
 from debate.match import Match
 from debate.registry import register
+
+Roles = tuple[str, ...] | Callable[[ProtocolConfig], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
 class Protocol:
     name: str
     run: Callable[[Match], Awaitable[None]]
-    roles: tuple[str, ...]  # speakers, each assigned an answer; () for judge-only baselines
+    roles: Roles  # the speakers; () for judge-only baselines; a function where config sets them
     judge_sees_context: bool = False
+    # True: each speaker is assigned an answer to argue; False: speakers pick their own
+    assigned: bool = True
+
+    def roles_for(self, cfg: ProtocolConfig) -> tuple[str, ...]:
+        return self.roles(cfg) if callable(self.roles) else self.roles
 
 
-def protocol(name: str, roles: tuple[str, ...], judge_sees_context: bool = False):
+def protocol(name: str, roles: Roles, judge_sees_context: bool = False, assigned: bool = True):
     def wrap(fn: Callable[[Match], Awaitable[None]]) -> Protocol:
-        p = Protocol(name, fn, roles, judge_sees_context)
+        p = Protocol(name, fn, roles, judge_sees_context, assigned)
         register("protocol", name)(p)
         return p
 

@@ -126,7 +126,7 @@ def test_bad_tournament_input(tmp_path):
     )
     one_line_error(cli(tmp_path, "--debater", "a=scripted:honest"), "at least two debaters")
     one_line_error(cli(tmp_path, *two, "--schedule", "knockout"), "schedule.kind")
-    one_line_error(cli(tmp_path, *two, "--protocol", "consultancy"), "two-debater protocol")
+    one_line_error(cli(tmp_path, *two, "--protocol", "consultancy"), "two opposed debaters")
     assert cli(tmp_path, *two).exit_code == 0
     one_line_error(cli(tmp_path, *two, "--n-items", "2"), "task.n_items")
     one_line_error(CliRunner().invoke(app, ["report", str(tmp_path / "nothing")]), "config.yaml")

@@ -56,6 +56,19 @@ def asserter(meta: dict, rng: random.Random) -> str:
 AGENTS = {"honest": honest, "liar": liar, "random": random_quoter, "assert": asserter}
 
 
+def own_answer(name: str, meta: dict, rng: random.Random) -> int:
+    """The answer an agent with no assigned side stands for (collaborative debate)."""
+    correct, n = meta["correct"], len(meta["answers"])
+    if name == "honest":
+        return correct
+    if name == "liar":
+        return rng.choice([i for i in range(n) if i != correct])
+    return rng.randrange(n)
+
+
+QUESTION = "Which sentence of the passage settles the question?"
+
+
 class ScriptedModel(LanguageModel):
     def __init__(self, spec: str, name: str):
         if name not in AGENTS:
@@ -65,10 +78,17 @@ class ScriptedModel(LanguageModel):
     async def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
         out = []
         for r in requests:
-            if "side" not in r.meta:
+            if r.meta.get("asks"):  # the judge's question in interactive debate
+                text = QUESTION
+            elif "side" not in r.meta:
                 raise ModelError(
                     f"{self.spec} can only act as a debater (it needs an assigned side)"
                 )
-            text = self._policy(r.meta, random.Random(r.seed))
+            elif r.meta["side"] is None:  # collaborative: takes a side, then argues and states it
+                side = own_answer(self.name, r.meta, random.Random(r.seed ^ 1))
+                meta = {**r.meta, "side": side}
+                text = f"{self._policy(meta, random.Random(r.seed))} Final answer: {meta['answers'][side]}"
+            else:
+                text = self._policy(r.meta, random.Random(r.seed))
             out.append(Generation(text=text, tokens_out=len(text.split())))
         return out
