@@ -121,7 +121,8 @@ def plot_accuracy_vs_rating(results: dict, out: Path) -> None:
             yerr=[[acc["value"] - acc["ci95"][0]], [acc["ci95"][1] - acc["value"]]],
             fmt="o", capsize=3, label=r["name"],
         )  # fmt: skip
-    ax.legend(fontsize=8, loc="lower right")  # a legend, since debaters can share a point
+    if rows:  # a legend, since debaters can share a point (none without self-play games)
+        ax.legend(fontsize=8, loc="lower right")
     ax.axhline(0.5, color="grey", lw=0.8, ls="--")
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("debater Elo")
