@@ -108,25 +108,16 @@ def transcripts(run_dir):
     return [json.loads(line) for line in lines]
 
 
+def human_consultancy(tmp_path) -> list[str]:
+    return ["run", "--out", str(tmp_path), "--name", "h", "--n-items", "1", "--protocol",
+            "consultancy", "--debater", "me=human", "--judge-kind", "oracle"]  # fmt: skip
+
+
 def test_a_person_at_the_terminal_debates(tmp_path):
     speech = "I quote <quote>something the passage may say</quote> for my side."
     res = runner.invoke(
         app,
-        [
-            "run",
-            "--out",
-            str(tmp_path),
-            "--name",
-            "h",
-            "--n-items",
-            "1",
-            "--protocol",
-            "consultancy",
-            "--debater",
-            "me=human",
-            "--judge-kind",
-            "oracle",
-        ],  # fmt: skip
+        human_consultancy(tmp_path),
         input=f"{speech}\n\n{speech}\n",  # the second reply ends at the end of input
     )
     assert res.exit_code == 0, res.output
@@ -138,21 +129,7 @@ def test_a_person_at_the_terminal_debates(tmp_path):
 def test_a_person_who_leaves_gets_a_clear_error(tmp_path):
     res = runner.invoke(
         app,
-        [
-            "run",
-            "--out",
-            str(tmp_path),
-            "--name",
-            "h",
-            "--n-items",
-            "1",
-            "--protocol",
-            "consultancy",
-            "--debater",
-            "me=human",
-            "--judge-kind",
-            "oracle",
-        ],  # fmt: skip
+        human_consultancy(tmp_path),
         input="",
     )
     assert res.exit_code == 2 and "input ended" in res.output
