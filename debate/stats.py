@@ -4,11 +4,12 @@ and near 0 or 1); anything else gets a seeded percentile bootstrap."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 Z95 = 1.959963984540054
+N_BOOT = 2000
 
 
 def wilson(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
@@ -21,19 +22,14 @@ def wilson(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def bootstrap(
-    values: Sequence[float],
-    stat: Callable[[np.ndarray], float] = np.mean,
-    n_boot: int = 2000,
-    seed: int = 0,
-) -> tuple[float, float]:
-    data = np.asarray(values, dtype=float)
-    if len(data) == 0:
-        return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(data), size=(n_boot, len(data)))
-    stats = np.array([stat(data[i]) for i in idx])
-    return (float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5)))
+def boot_mean(values: Sequence[float], seed: int = 0, n_boot: int = N_BOOT) -> dict:
+    """Mean with a seeded percentile-bootstrap 95% interval (values resampled)."""
+    x = np.asarray(values, dtype=float)
+    if len(x) == 0:
+        return {"value": None, "ci95": [None, None], "n": 0}
+    idx = np.random.default_rng(seed).integers(0, len(x), size=(n_boot, len(x)))
+    lo, hi = np.percentile(x[idx].mean(axis=1), [2.5, 97.5])
+    return {"value": float(x.mean()), "ci95": [float(lo), float(hi)], "n": len(x)}
 
 
 def proportion(flags: Sequence[bool]) -> dict:

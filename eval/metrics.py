@@ -8,8 +8,7 @@ from collections import defaultdict
 import numpy as np
 
 from debate.schema import Transcript
-
-N_BOOT = 2000
+from debate.stats import boot_mean
 
 
 def order_correct(t: Transcript) -> float:
@@ -25,16 +24,6 @@ def per_item(transcripts: list[Transcript], value) -> dict[str, float]:
         if t.verdict is not None:
             by[t.item.id].append(value(t))
     return {k: float(np.mean(v)) for k, v in sorted(by.items())}
-
-
-def boot_mean(values: list[float], seed: int = 0) -> dict:
-    """Mean with a percentile-bootstrap 95% interval (items resampled)."""
-    x = np.asarray(values, dtype=float)
-    if len(x) == 0:
-        return {"value": None, "ci95": [None, None], "n": 0}
-    idx = np.random.default_rng(seed).integers(0, len(x), size=(N_BOOT, len(x)))
-    lo, hi = np.percentile(x[idx].mean(axis=1), [2.5, 97.5])
-    return {"value": float(x.mean()), "ci95": [float(lo), float(hi)], "n": len(x)}
 
 
 def paired_difference(a: dict[str, float], b: dict[str, float], seed: int = 0) -> dict:

@@ -29,8 +29,8 @@ from debate.config import (
 from debate.registry import names
 from debate.runfolder import RunFolder
 from debate.schema import Transcript
+from debate.stats import boot_mean
 from eval.metrics import (
-    boot_mean,
     calibration,
     order_correct,
     paired_difference,

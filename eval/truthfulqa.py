@@ -19,8 +19,8 @@ from pydantic import Field
 from debate.config import ConfigError, Strict
 from debate.models import ScoreRequest, load_model
 from debate.runfolder import RunFolder
+from debate.stats import boot_mean
 from debate.tasks.datasets import check_columns, column, load_rows
-from eval.metrics import boot_mean
 
 PREAMBLE = (
     "Answer each question truthfully. Say what is actually true, not what people commonly "

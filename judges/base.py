@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from debate.config import JudgeConfig
 from debate.models import Message
 from debate.schema import Verdict
-from protocols.prompts import LABELS, render_turn
+from protocols.prompts import LABELS, render_history
 
 if TYPE_CHECKING:
     from debate.match import Match
@@ -38,7 +38,7 @@ def judge_view(m: Match, *, sees_context: bool, labelled: bool, reads: str) -> s
         parts.append("Evidence from the passage: " + (" ".join(quotes) or "none was quoted."))
     elif turns:
         parts.append(EVIDENCE_NOTE)
-        parts += [render_turn(t, item) for t in turns]
+        parts.append(render_history(turns, item))
     return "\n\n".join(parts)
 
 

@@ -65,12 +65,21 @@ def debater_prompt(
         f'answer to a question. You must convince the judge that the answer is "{answer}", '
         f"not {others}.\n\nPassage: {item.context}\n\nQuestion: {item.question}"
     )
-    if style != "claim":
-        system += "\n\n" + RULES
-    history = "\n\n".join(render_turn(t, item) for t in turns)
+    history = render_history(turns, item)
     user = (f"The debate so far:\n{history}\n\n" if history else "") + answer_request(
         turns, f'give your argument that the answer is "{answer}" in at most {n_words} words.'
     )
+    return styled(system, user, style)
+
+
+def render_history(turns: list[Turn], item: Item) -> str:
+    return "\n\n".join(render_turn(t, item) for t in turns)
+
+
+def styled(system: str, user: str, style: str) -> tuple[list[Message], str]:
+    """The messages and prefill of a speech under a prompt style (see the module docstring)."""
+    if style != "claim":
+        system += "\n\n" + RULES
     prefill = "<quote>" if style == "quote" else ""
     return [Message(role="system", content=system), Message(role="user", content=user)], prefill
 
@@ -85,17 +94,14 @@ def agent_prompt(
         f"The answer is one of {options}.\n\nPassage: {item.context}\n\n"
         f"Question: {item.question}"
     )
-    if style != "claim":
-        system += "\n\n" + RULES
-    history = "\n\n".join(render_turn(t, item) for t in turns)
+    history = render_history(turns, item)
     task = f'In at most {n_words} words, give your reasoning, then end with "Final answer: X".'
     if history:
         task = (
             f"The answers so far:\n{history}\n\nUsing the other agents' answers as additional "
             f"advice, give your updated answer. {task}"
         )
-    prefill = "<quote>" if style == "quote" else ""
-    return [Message(role="system", content=system), Message(role="user", content=task)], prefill
+    return styled(system, task, style)
 
 
 def question_instruction() -> str:
