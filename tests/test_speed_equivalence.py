@@ -58,6 +58,25 @@ def test_shared_prompt_scores_equal_separate_ones(tiny, monkeypatch):
     assert len(set(shared)) > len(reqs) // 2  # the scores do depend on the text
 
 
+def test_prompts_sharing_a_beginning_score_as_if_alone(tiny, monkeypatch):
+    """A judge's view per candidate quote: one long beginning, different endings (one prompt a
+    beginning of another, one repeated, one of a single token)."""
+    import debate.models.hf as hf
+    from debate.models import shared_scoring
+
+    head = "The judge reads the evidence for the question: who has a pet cat? Evidence: "
+    prompts = [head + e for e in ("Mira has a cat.", "Tomas has a dog.", "Ines plays the harp.")]
+    prompts += [head, head + "Mira has a cat.", "x", "another prompt entirely, no shared head"]
+    reqs = [ScoreRequest(prompt=p, continuation=c) for p in prompts for c in (" cat", " a dog")]
+    encoded = {tuple(tiny._encode(p.rstrip(" "))) for p in prompts}
+    assert max(len(c.prompts) for c in shared_scoring.clusters(list(encoded))) >= 4
+    for budget in (hf.SCORE_TOKENS_PER_BATCH, 60):  # one chunk, then several
+        monkeypatch.setattr(hf, "SCORE_TOKENS_PER_BATCH", budget)
+        separate, shared = scores(tiny, reqs, share=False), scores(tiny, reqs, share=True)
+        assert max(abs(a - b) for a, b in zip(separate, shared)) < 1e-4
+    assert len(set(shared)) > len(reqs) // 2
+
+
 def test_decoding_loop_writes_what_generate_writes(tiny):
     reqs = [
         GenerationRequest(

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from debate import usage
+from debate.models import shared_scoring
 from debate.models.base import (
     Generation,
     GenerationRequest,
@@ -309,85 +310,31 @@ class HFModel(LanguageModel):
 
     def _score_pairs(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, int]]:
         out: list[tuple[float, int] | None] = [None] * len(pairs)
-        # Continuations of one prompt (a judge's answers, a question's choices) share its
-        # forward pass: the prompt is computed once and each continuation reads its cache.
         by_prompt: dict[tuple[int, ...], list[int]] = {}
         for i, (ctx, _) in enumerate(pairs):
             by_prompt.setdefault(tuple(ctx), []).append(i)
-        groups = list(by_prompt.values())
-        if not self.share_prefix:
-            groups = [[i] for g in groups for i in g]
-        alone = [g[0] for g in groups if len(g) == 1]
-        shared = sorted((g for g in groups if len(g) > 1), key=lambda g: len(pairs[g[0]][0]))
+        # Prompts that share their beginning (a judge's answers, a question's choices, a judge's
+        # view per candidate quote) compute it once (`shared_scoring`); the rest one by one.
+        found = shared_scoring.clusters(list(by_prompt)) if self.share_prefix else []
+        alone = sorted(
+            set(range(len(pairs))) - {i for c in found for p in c.prompts for i in by_prompt[p]}
+        )
         lengths = [len(c) + len(x) for c, x in pairs]
         alone.sort(key=lengths.__getitem__)
         for chunk in _chunks(alone, lambda i: 1, lengths.__getitem__):
             for i, s in zip(chunk, self._score_batch([pairs[i] for i in chunk])):
                 out[i] = s
-        # The expanded cache holds one prompt per continuation: it sets the chunk's size.
-        for chunk in _chunks(shared, len, lambda g: len(pairs[g[0]][0]) + len(pairs[g[0]][1])):
-            scores = self._score_shared([[pairs[i] for i in g] for g in chunk])
-            for i, s in zip((i for g in chunk for i in g), scores):
+        cost = {id(c): shared_scoring.row_cost(c, by_prompt, pairs) for c in found}
+        found.sort(key=lambda c: cost[id(c)][1])
+        for chunk in _chunks(found, lambda c: cost[id(c)][0], lambda c: cost[id(c)][1]):
+            work = [(c.prefix, shared_scoring.rows_of(c, by_prompt, pairs)) for c in chunk]
+            with self._lock:
+                scored = shared_scoring.score_clusters(
+                    self.model, self.tokenizer.pad_token_id, self.device, work
+                )
+            for i, s in scored:
                 out[i] = s
         return out  # type: ignore[return-value]
-
-    @torch.inference_mode()
-    def _score_shared(
-        self, groups: list[list[tuple[list[int], list[int]]]]
-    ) -> list[tuple[float, int]]:
-        """Score groups of continuations that share their group's prompt: one pass over the
-        prompts (left-padded), then one over every continuation against a copy of its prompt's
-        cache. The last continuation token is never fed: nothing reads its prediction."""
-        from transformers import DynamicCache
-
-        pad = self.tokenizer.pad_token_id
-        ctxs = [g[0][0] for g in groups]
-        width = max(map(len, ctxs))
-        ids = torch.full((len(ctxs), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for i, c in enumerate(ctxs):
-            ids[i, width - len(c) :] = torch.tensor(c)
-            mask[i, width - len(c) :] = 1
-        cache = DynamicCache(config=self.model.config)
-        conts = [x for g in groups for _, x in g]
-        owner = torch.tensor([gi for gi, g in enumerate(groups) for _ in g])
-        feed = max(len(x) for x in conts) - 1
-        with self._lock:
-            first = self.model(
-                input_ids=ids.to(self.device),
-                attention_mask=mask.to(self.device),
-                position_ids=(mask.cumsum(-1) - 1).clamp(min=0).to(self.device),
-                cache=cache,
-                use_cache=True,
-                logits_to_keep=1,
-            ).logits[:, -1]
-            first = torch.log_softmax(first.float(), dim=-1).cpu()[owner]
-            rest = None
-            if feed > 0:
-                cache.batch_select_indices(owner.to(self.device))
-                cont_ids = torch.full((len(conts), feed), pad, dtype=torch.long)
-                cont_mask = torch.zeros_like(cont_ids)
-                for j, x in enumerate(conts):  # right padding: pads come after what is read
-                    cont_ids[j, : len(x) - 1] = torch.tensor(x[:-1], dtype=torch.long)
-                    cont_mask[j, : len(x) - 1] = 1
-                start = mask.sum(-1)[owner].unsqueeze(1)
-                rest = self.model(
-                    input_ids=cont_ids.to(self.device),
-                    attention_mask=torch.cat([mask[owner], cont_mask], 1).to(self.device),
-                    position_ids=(start + torch.arange(feed)).to(self.device),
-                    cache=cache,
-                    use_cache=True,
-                ).logits
-                rest = torch.log_softmax(rest.float(), dim=-1).cpu()
-        results = []
-        for j, x in enumerate(conts):
-            total = first[j, x[0]]
-            if len(x) > 1:
-                total = (
-                    total + rest[j, : len(x) - 1].gather(1, torch.tensor(x[1:]).unsqueeze(1)).sum()
-                )
-            results.append((float(total), len(x)))
-        return results
 
     @torch.inference_mode()
     def _score_batch(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, int]]:
