@@ -1,15 +1,23 @@
 """API throughput: the harness against a plain asyncio-plus-semaphore client, one server.
 
-    python bench/api_throughput.py [--matches 256] [--concurrency 64] [--mean 0.5] [--sigma 1.2]
+    python bench/api_throughput.py [--matches 256] [--concurrency 64] [--judge-concurrency 64 16]
+                                   [--mean 0.5] [--sigma 1.2]
 
 A local OpenAI-compatible server (debate.testing.provider) answers with lognormal latency. Both
 sides play the same workload: per match, a 2-round sequential debate (4 speeches in order) then
-one verdict from the judge; debaters and judge are two model specs with `concurrency` slots each.
+one verdict from the judge; debaters and judge are two model specs, with `concurrency` and
+`judge-concurrency` slots (one workload per judge setting).
 1. the harness: `debate.runner.run` with a RunConfig (every match live, cache off);
 2. the baseline: each match its own coroutine, one asyncio.Semaphore per model around each
    request, one httpx client per model.
 Prints both wall times, harness/baseline throughput (target >= 0.95) and the server's peak
 in-flight count (target: the sum of the two models' slots).
+
+With 64 judge slots the sum is out of reach for any client: a match calls the judge once per four
+speeches, so while the debaters' 64 slots are busy the judge has about 64/4 calls waiting (Little's
+law), and at the end, when judge calls pile up, the debaters' queue is draining. With 16 judge
+slots the judge's queue is long while the debaters are still busy, and a client that lets both
+models run at their own pace reaches 64 + 16.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from debate.testing.provider import FakeProvider
 SPEECH_TOKENS, VERDICT_TOKENS, ROUNDS = 48, 96, 2
 
 
-def harness(url: str, matches: int, concurrency: int, out: str) -> float:
+def harness(url: str, matches: int, concurrency: int, judge_slots: int, out: str) -> float:
     cfg = RunConfig(
         name="bench",
         out=out,
@@ -40,8 +48,8 @@ def harness(url: str, matches: int, concurrency: int, out: str) -> float:
         debaters=[AgentConfig(name="d", model=f"openai:debater@{url}?concurrency={concurrency}")],
         judge=JudgeConfig(
             kind="verdict",
-            model=f"openai:judge@{url}?concurrency={concurrency}",
-            max_new_tokens=VERDICT_TOKENS,
+            model=f"openai:judge@{url}?concurrency={judge_slots}",
+            params={"max_new_tokens": VERDICT_TOKENS},
         ),
     )
     start = time.perf_counter()
@@ -52,10 +60,15 @@ def harness(url: str, matches: int, concurrency: int, out: str) -> float:
     return wall
 
 
-async def baseline(url: str, matches: int, concurrency: int) -> float:
-    slots = {m: asyncio.Semaphore(concurrency) for m in ("debater", "judge")}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    clients = {m: httpx.AsyncClient(timeout=120, limits=limits) for m in slots}
+async def baseline(url: str, matches: int, concurrency: int, judge_slots: int) -> float:
+    n_slots = {"debater": concurrency, "judge": judge_slots}
+    slots = {m: asyncio.Semaphore(n) for m, n in n_slots.items()}
+    clients = {
+        m: httpx.AsyncClient(
+            timeout=120, limits=httpx.Limits(max_connections=n, max_keepalive_connections=n)
+        )
+        for m, n in n_slots.items()
+    }
 
     async def ask(model: str, text: str, max_tokens: int, seed: int) -> str:
         body = {
@@ -87,29 +100,34 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--matches", type=int, default=256)
     ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--judge-concurrency", type=int, nargs="+", default=[64, 16])
     ap.add_argument("--mean", type=float, default=0.5)
     ap.add_argument("--sigma", type=float, default=1.2)
     a = ap.parse_args()
-    out = tempfile.mkdtemp()
-    try:
-        with FakeProvider(latency_mean_s=a.mean, latency_sigma=a.sigma, seed=0) as server:
-            base_wall = asyncio.run(baseline(server.url, a.matches, a.concurrency))
-            base_peak, base_n = server.peak_in_flight, server.n_requests
-            server.reset()
-            harness_wall = harness(server.url, a.matches, a.concurrency, out)
-            harness_peak, harness_n = server.peak_in_flight, server.n_requests
-    finally:
-        shutil.rmtree(out)
     print(
-        f"{a.matches} matches of {ROUNDS}-round sequential debate + verdict, 2 models x "
+        f"{a.matches} matches of {ROUNDS}-round sequential debate + verdict, debaters "
         f"{a.concurrency} slots, lognormal latency mean {a.mean} s sigma {a.sigma}"
     )
-    print(f"baseline: {base_wall:6.1f} s, {base_n} requests, peak in flight {base_peak}")
-    print(f"harness:  {harness_wall:6.1f} s, {harness_n} requests, peak in flight {harness_peak}")
-    print(
-        f"harness/baseline throughput = {base_wall / harness_wall:.2f} (target >= 0.95); "
-        f"peak in flight {harness_peak} of {2 * a.concurrency}"
-    )
+    for judge_slots in a.judge_concurrency:
+        out = tempfile.mkdtemp()
+        try:
+            with FakeProvider(latency_mean_s=a.mean, latency_sigma=a.sigma, seed=0) as server:
+                base_wall = asyncio.run(baseline(server.url, a.matches, a.concurrency, judge_slots))
+                base_peak, base_n = server.peak_in_flight, server.n_requests
+                server.reset()
+                harness_wall = harness(server.url, a.matches, a.concurrency, judge_slots, out)
+                harness_peak, harness_n = server.peak_in_flight, server.n_requests
+        finally:
+            shutil.rmtree(out)
+        limit = a.concurrency + judge_slots
+        print(f"judge {judge_slots} slots:")
+        print(f"  baseline: {base_wall:6.1f} s, {base_n} requests, peak in flight {base_peak}")
+        print(f"  harness:  {harness_wall:6.1f} s, {harness_n} requests, peak in flight "
+              f"{harness_peak}")  # fmt: skip
+        print(
+            f"  harness/baseline throughput = {base_wall / harness_wall:.2f} (target >= 0.95); "
+            f"peak in flight {harness_peak} of {limit} (baseline {base_peak})"
+        )
 
 
 if __name__ == "__main__":
