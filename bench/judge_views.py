@@ -4,7 +4,8 @@
 
 Re-judges the saved transcripts of finished arms (e.g. `runs/eval-protocols/arms/sequential`)
 under every combination of `judge.reads` (evidence, speeches), `judge.attribute` (quotes named
-by the side that quoted them) and `judge.orders` (given, both), with the run's own judge model.
+by the side that quoted them) and `judge.evidence_order` (given, both: also read last to first),
+with the run's own judge model.
 The speeches are fixed, so only the view changes. Items are split in two by id: the first half
 picks the best view, the second half reports it (held out), each with a 95% bootstrap interval.
 """
@@ -24,8 +25,10 @@ from debate.match import Match
 from debate.runfolder import RunFolder
 from debate.stats import boot_mean
 
+# The answer order (`judge.orders`) stays the run's: a cloze judge lists no answers, so for it
+# the two orders are the same prompt (measured: identical accuracy in every arm).
 VIEWS = [
-    {"reads": r, "attribute": a, "orders": o}
+    {"reads": r, "attribute": a, "evidence_order": o}
     for r, a, o in itertools.product(("evidence", "speeches"), (False, True), ("given", "both"))
     if not (r == "speeches" and a)  # speeches already name their speaker's answer
 ]

@@ -95,12 +95,16 @@ def with_quote(m: Match, role: str, side: int, round: int, span: str) -> Match:
 
 
 async def judge_scores(m: Match, role: str, side: int, round: int, spans: list[str], judge):
-    """log P(own answer) under `judge` with each span added to the evidence."""
+    """log P(own answer) under `judge` with each span added to the evidence, read as the match
+    reads its verdict (both answer orders, both evidence orders, where the run says so)."""
     import asyncio
 
-    verdicts = await asyncio.gather(
-        *(judge.decide(with_quote(m, role, side, round, s), sees_context=False) for s in spans)
-    )
+    def asking(span: str) -> Match:
+        variant = with_quote(m, role, side, round, span)
+        variant.judge = judge
+        return variant
+
+    verdicts = await asyncio.gather(*(asking(s).decide(sees_context=False) for s in spans))
     return [math.log(max(v.probs[side], 1e-12)) for v in verdicts]
 
 

@@ -93,6 +93,9 @@ class JudgeConfig(Strict):
     # "both": judge every transcript with the answers in the given and the swapped order and
     # average, which cancels position bias and measures it
     orders: Literal["given", "both"] = "given"
+    # "both": also read the speeches last to first and average: the order of the quotes is an
+    # artefact of speaking order, and a small judge sides with the quote it read last
+    evidence_order: Literal["given", "both"] = "given"
     temperature: float = Field(0.0, ge=0.0)
     # the judge kind's own options, validated by its `options` model (e.g. verdict's
     # max_new_tokens)

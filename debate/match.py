@@ -185,32 +185,33 @@ class Match:
     async def decide(self, *, sees_context: bool = False, samples: int = 1) -> Verdict:
         """The judge's verdict. With `judge.orders: both` it judges the transcript once as given
         and once with the two answers swapped, and averages (position bias is then measurable
-        and cancels); with `samples` > 1 it asks that many times with different seeds."""
+        and cancels); with `judge.evidence_order: both` it also reads the speeches last to first
+        (a small judge sides with what it read last); with `samples` > 1 it asks that many times
+        with different seeds."""
         start = time.perf_counter()
         orders = (
             [False, True]
             if self.cfg.judge.orders == "both" and len(self.item.answers) == 2
             else [False]
         )
+        readings = [False, True] if self.cfg.judge.evidence_order == "both" else [False]
+        asks = [(swap, rev, k) for swap in orders for rev in readings for k in range(samples)]
         with usage.acting_as("judge"):
-            return await self._decide(orders, samples, sees_context, start)
+            return await self._decide(asks, orders, sees_context, start)
 
     async def _decide(
-        self, orders: list[bool], samples: int, sees_context: bool, start: float
-    ) -> Verdict:
-        asks = [(swap, k) for swap in orders for k in range(samples)]
-        if asks == [(False, 0)]:
+        self, asks: list[tuple[bool, bool, int]], orders: list[bool], sees_context: bool,
+        start: float,
+    ) -> Verdict:  # fmt: skip
+        if asks == [(False, False, 0)]:
             verdict = await self.judge.decide(self, sees_context=sees_context)
         else:
             got = await asyncio.gather(
-                *(
-                    self.judge.decide(self._variant(s, k), sees_context=sees_context)
-                    for s, k in asks
-                )
+                *(self.judge.decide(self._variant(*a), sees_context=sees_context) for a in asks)
             )
             # each verdict back in the original answer order, then averaged per order
-            probs = [v.probs[::-1] if s else v.probs for v, (s, _) in zip(got, asks)]
-            by_order = [mean_probs([p for p, (s, _) in zip(probs, asks) if s == o]) for o in orders]
+            probs = [v.probs[::-1] if a[0] else v.probs for v, a in zip(got, asks)]
+            by_order = [mean_probs([p for p, a in zip(probs, asks) if a[0] == o]) for o in orders]
             verdict = Verdict(
                 probs=mean_probs(by_order),
                 judge=got[0].judge,
@@ -223,12 +224,15 @@ class Match:
         self.transcript.verdict = verdict
         return verdict
 
-    def _variant(self, swap: bool, sample: int) -> Match:
+    def _variant(self, swap: bool, reverse: bool, sample: int) -> Match:
         """This match as the judge would see it with the answers listed the other way round
-        (sides remapped to match), and with its own seed for sample k."""
-        if not swap and sample == 0:
+        (sides remapped to match), with the speeches read last to first, and with its own seed
+        for sample k."""
+        if not swap and not reverse and sample == 0:
             return self
         t = self.transcript.model_copy(deep=True)
+        if reverse:
+            t.turns.reverse()
         t.seed = derive_seed(t.seed, "judge-sample", sample) if sample else t.seed
         if swap:
             item = t.item

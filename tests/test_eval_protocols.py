@@ -99,3 +99,36 @@ def test_eval_cli_errors_and_history_plot(tmp_path):
 def test_unknown_suite_is_refused(bad):
     res = CliRunner().invoke(app, ["eval", bad])
     assert res.exit_code != 0 and "No such command" in res.output
+
+
+@register("judge", "last-quote")
+class LastQuoteJudge(Judge):
+    """A maximally recency-biased judge: the answer named in the last quote it reads."""
+
+    async def decide(self, m, *, sees_context: bool) -> Verdict:
+        view = self.view(m, sees_context=False, labelled=False)
+        quotes = [line.lower() for line in view.splitlines() if line.startswith('"')]
+        n = len(m.item.answers)
+        probs = [float(a.lower() in quotes[-1]) for a in m.item.answers] if quotes else [1 / n] * n
+        return Verdict(probs=probs, judge="last-quote", calls=1)
+
+
+def test_reading_the_evidence_both_ways_cancels_the_last_word(tmp_path):
+    """Sequential debate of an honest quoter on both sides: B's quote is read last. Read as
+    given, the last-quote judge always sides with B; read both ways, never with either."""
+    from debate.runfolder import RunFolder
+
+    for order in ("given", "both"):
+        judge = JudgeConfig(kind="last-quote", evidence_order=order)
+        cfg = suite(tmp_path, judge, arms=["sequential"], name=order, n_items=8)
+        run_suite(cfg)
+        ts = list(RunFolder(cfg.run_dir / "arms" / "sequential").read_transcripts())
+        assert len(ts) == 8
+        argued = [t for t in ts if all(u.quotes for u in t.turns)]
+        assert len(argued) >= 6  # both sides quoted a sentence naming their answer
+        for t in argued:
+            b_side = t.assignment["B"]
+            if order == "given":
+                assert t.verdict.probs[b_side] == 1.0 and t.verdict.calls == 1
+            else:
+                assert t.verdict.probs == [0.5, 0.5] and t.verdict.calls == 2
