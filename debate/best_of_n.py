@@ -46,7 +46,7 @@ async def rate(fork: Match, judge: Judge) -> float | None:
 async def speak_best_of_n(m: Match, role: str, round: int, sees: list[Turn] | None) -> Turn:
     """Sample `best_of` speeches by `role`, each with its own seed, and speak the one the
     preference judge rates highest (the first such on a tie). All candidates and their
-    ratings are kept on the turn."""
+    ratings are kept on the turn, which the caller (`Match.speak`) adds to the transcript."""
     start = time.perf_counter()
     n, judge = m.agents[role].best_of, preference_judge(m, role)
     forks = [candidate_match(m, role, k, sees) for k in range(n)]
@@ -54,12 +54,10 @@ async def speak_best_of_n(m: Match, role: str, round: int, sees: list[Turn] | No
     scores = await asyncio.gather(*(rate(f, judge) for f in forks))
     rated = [(s, k) for k, s in enumerate(scores) if s is not None]
     chosen = max(rated, key=lambda sk: (sk[0], -sk[1]))[1] if rated else 0
-    turn = speeches[chosen].model_copy(
+    return speeches[chosen].model_copy(
         update={
             "candidates": [Candidate(text=s.text, score=x) for s, x in zip(speeches, scores)],
             "chosen": chosen,
             "wall_s": round_s(time.perf_counter() - start),  # sampling and rating all N
         }
     )
-    m.transcript.turns.append(turn)
-    return turn

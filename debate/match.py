@@ -15,12 +15,13 @@ from pydantic import BaseModel
 from debate import usage
 from debate.config import AgentConfig, RunConfig
 from debate.evidence import cut_to_budget, mark_quotes, sanitize, special_tokens_of
-from debate.models import GenerationRequest, load_model
+from debate.models import Generation, GenerationRequest, LanguageModel, load_model
 from debate.prompts import JUDGE, debater_prompt, question_instruction, stated_answer
 from debate.registry import get
 from debate.schema import Item, Sampling, Transcript, Turn, Verdict
 
 if TYPE_CHECKING:
+    from debate.fork import Fork
     from debate.judge import Judge
 
 
@@ -37,9 +38,11 @@ class Match:
         cfg: RunConfig,
         agents: dict[str, AgentConfig],
         judge: Judge,
+        forked: Fork | None = None,
     ):
         self.transcript, self.cfg, self.agents = transcript, cfg, agents
         self.judge = judge
+        self.forked = forked  # one of a group of forks (debate.fork): what it shares with them
 
     @cached_property
     def options(self) -> BaseModel:
@@ -69,7 +72,8 @@ class Match:
 
     def fork(self, branch: int) -> Match:
         """A copy of this match from here on, with its own seed: the same history, a different
-        future (branched rollouts for preference pairs)."""
+        future in every choice (forks that share their speeches up to a branch point are
+        `debate.fork.forks_of`)."""
         t = self.transcript.model_copy(deep=True)
         t.seed = derive_seed(t.seed, "branch", branch)
         return Match(t, self.cfg, self.agents, self.judge)
@@ -77,20 +81,29 @@ class Match:
     async def speak(self, role: str, round: int, *, sees: list[Turn] | None = None) -> Turn:
         """One speech by `role`. `sees` limits the turns it may read (simultaneous debate). A
         speaker with no assigned answer (collaborative debate) states its own, read from the
-        speech (`stated_answer`)."""
+        speech (`stated_answer`). A fork makes a speech its group has made already only once."""
+        seen = list(self.transcript.turns if sees is None else sees)
+
+        def make():
+            return self._speech(role, round, seen)
+
+        f = self.forked
+        turn = await (f.once("speak", role, round, seen, make) if f else make())
+        self.transcript.turns.append(turn)
+        return turn
+
+    async def _speech(self, role: str, round: int, seen: list[Turn]) -> Turn:
         if self.agents[role].best_of > 1:
             from debate.best_of_n import speak_best_of_n  # it forks matches: a cycle at import
 
-            return await speak_best_of_n(self, role, round, sees)
+            return await speak_best_of_n(self, role, round, seen)
         agent, side = self.agents[role], self.transcript.assignment.get(role)
         if agent.chooses() and side is not None:  # evidence action: a chosen passage span
             from debate.actions import choose_speech
 
-            turn = await choose_speech(self, role, round, sees)
-            self.transcript.turns.append(turn)
-            return turn
+            return await choose_speech(self, role, round, seen)
         n_tokens = self.cfg.protocol.speech_tokens
-        messages, prefill = self.prompt_for(role, sees=sees)
+        messages, prefill = self.prompt_for(role, sees=seen)
         request = GenerationRequest(
             prompt=messages,
             prefill=prefill,
@@ -112,7 +125,7 @@ class Match:
         )
         start = time.perf_counter()
         model = load_model(agent.model)
-        [gen] = await model.generate([request])
+        gen = await self._generate(model, request, role, round)
         # A backend may ignore max_tokens: nobody reads more than the budget.
         said, cut_from = cut_to_budget(
             gen.text.removeprefix(prefill), n_tokens, getattr(model, "tokenizer", None)
@@ -140,8 +153,15 @@ class Match:
             wall_s=round_s(time.perf_counter() - start),
             truncated_from=cut_from,
         )
-        self.transcript.turns.append(turn)
         return turn
+
+    async def _generate(
+        self, model: LanguageModel, request: GenerationRequest, role: str, round: int
+    ) -> Generation:
+        if self.forked is not None and self.forked.at(role, round):
+            return await self.forked.branch_point(model, request)
+        [gen] = await model.generate([request])
+        return gen
 
     def special_tokens(self, speaker_model: object) -> frozenset[str]:
         """Token strings that must not reach a model as tokens: the speaker's and the judge's
@@ -154,7 +174,7 @@ class Match:
     async def ask(self, round: int, *, max_tokens: int = 32) -> Turn:
         """The judge's question to the debaters (interactive debate), written by the judge's
         model from its usual view; every later speech reads it."""
-        judge = self.judge.cfg
+        judge, seen = self.judge.cfg, list(self.transcript.turns)
         view = self.judge.view(self, sees_context=False, labelled=True)
         request = GenerationRequest(
             prompt=self.judge.as_prompt(view, question_instruction()),
@@ -166,19 +186,24 @@ class Match:
             seed=derive_seed(self.transcript.seed, JUDGE, round),
             meta={"role": JUDGE, "asks": True, "round": round, "question": self.item.question},
         )
-        start = time.perf_counter()
-        [gen] = await load_model(judge.model).generate([request])
-        turn = Turn(
-            speaker=JUDGE,
-            agent=self.judge.name,
-            side=None,
-            round=round,
-            text=gen.text,
-            shown=sanitize(gen.text.strip(), self.special_tokens(load_model(judge.model))),
-            tokens_in=gen.tokens_in,
-            tokens_out=gen.tokens_out,
-            wall_s=round_s(time.perf_counter() - start),
-        )
+
+        async def make() -> Turn:
+            start = time.perf_counter()
+            [gen] = await load_model(judge.model).generate([request])
+            return Turn(
+                speaker=JUDGE,
+                agent=self.judge.name,
+                side=None,
+                round=round,
+                text=gen.text,
+                shown=sanitize(gen.text.strip(), self.special_tokens(load_model(judge.model))),
+                tokens_in=gen.tokens_in,
+                tokens_out=gen.tokens_out,
+                wall_s=round_s(time.perf_counter() - start),
+            )
+
+        f = self.forked
+        turn = await (f.once("ask", JUDGE, round, seen, make) if f else make())
         self.transcript.turns.append(turn)
         return turn
 

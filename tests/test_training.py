@@ -69,6 +69,18 @@ def test_one_generation_trains_saves_and_resumes(tmp_path, tiny_model_dir, metho
     assert (cfg.run_dir / "checkpoints" / "gen-2" / "adapter_model.safetensors").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("method", "protocol"), [("dpo", "interactive"), ("grpo", "simultaneous")])
+def test_free_text_training_plays_the_configured_protocol(tmp_path, tiny_model_dir, method,
+                                                          protocol):  # fmt: skip
+    cfg = tiny_config(tmp_path, tiny_model_dir, method, generations=1)
+    cfg = cfg.model_copy(update={"protocol": ProtocolConfig(name=protocol, speech_tokens=8)})
+    records = train(cfg)
+    assert records[1].pairs > 0 and records[1].update["steps"] > 0
+    rollouts = (cfg.run_dir / "rollouts" / "gen-1.jsonl").read_text().splitlines()
+    assert rollouts and all(f'"protocol":"{protocol}"' in line for line in rollouts)
+
+
 def test_training_refuses_what_it_cannot_train(tmp_path, tiny_model_dir):
     cfg = tiny_config(tmp_path, tiny_model_dir, "dpo")
     api = cfg.model_copy(

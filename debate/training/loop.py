@@ -61,11 +61,6 @@ def play_config(cfg: TrainConfig) -> RunConfig:
 def check(cfg: TrainConfig) -> str:
     from debate.registry import UnknownName, get
 
-    if cfg.update.method != "choice" and cfg.protocol.name != "sequential":
-        raise ConfigError(
-            f"update.method {cfg.update.method} plays sequential debate: set protocol.name to "
-            "sequential"
-        )
     try:
         roles = get("protocol", cfg.protocol.name).roles_for(cfg.protocol)
     except UnknownName as e:
@@ -168,7 +163,7 @@ def experience_grpo(cfg, g, policy, opponents, judge, items, out: Path, report) 
     seen: list[Transcript] = []
 
     def judge_reward(prompts, completions, **columns) -> list[float]:
-        batch = [{k: columns[k][i] for k in ("prefill", "role", "position", "stem", "agents")}
+        batch = [{k: columns[k][i] for k in rollouts.STEM_COLUMNS}
                  for i in range(len(completions))]  # fmt: skip
         done = rollouts.finish_debates(pc, judge, batch, list(completions))
         seen.extend(done)

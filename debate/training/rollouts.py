@@ -1,30 +1,34 @@
 """Self-play experience, rewarded only by the judge.
 
 The policy's reward for a speech is the frozen judge's probability for the answer the policy was
-assigned; the true answer is never read here. Two shapes of experience:
-- branched rollouts (DPO, as Arnesen et al. 2024): at the policy's first speech, sample several
-  candidate speeches from the same prompt, finish the debate from each, and pair the speech
-  whose debate the judge liked best with the one it liked least;
-- stems (GRPO): the debate up to the policy's first speech, for the trainer to complete; each
-  completion is then finished against the same opponent and judged (`finish_debates`).
+assigned; the true answer is never read here. Every debate is played by the configured protocol
+itself; training only decides where the forks of a match part (`debate.fork`): at the policy's
+first speech (its round-0 speech, in whichever role it plays). Three shapes of experience:
+- branched rollouts (DPO, as Arnesen et al. 2024): forks of a match share every speech before the
+  policy's first, where each samples its own; each is played to the verdict, and the speech whose
+  debate the judge liked best is paired with the one it liked least;
+- stems (GRPO): the match up to the policy's first speech, for the trainer to complete; each
+  completion is spoken there in a replay of the stem, played on and judged (`finish_debates`);
+- forked rollouts (choice): whole matches forked at their start, every choice reseeded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 
 from debate.config import AgentConfig, RunConfig
 from debate.engine import gather_limited, plan_matches
-from debate.evidence import mark_quotes
+from debate.fork import Fork, Shared, Stop, forks_of
 from debate.judge import Judge
 from debate.match import Match, derive_seed
-from debate.models import load_model
 from debate.registry import get
 from debate.schema import Item, Transcript, Turn
 from debate.training.evaluate import Report, no_report
 
-ROLES = ("A", "B")  # sequential debate: A speaks, then B, each round
+# the columns of a stem row that `finish_debates` reads (the trainer adds "prompt")
+STEM_COLUMNS = ("role", "stem", "speeches", "agents")
 
 
 @dataclass
@@ -43,37 +47,22 @@ class Group:
     branches: list[Branch] = field(default_factory=list)
 
 
-def speaking_order(rounds: int) -> list[tuple[str, int]]:
-    return [(role, r) for r in range(rounds) for role in ROLES]
-
-
 def policy_role(m: Match, policy: str) -> str:
     return next(r for r, a in m.agents.items() if a.name == policy)
-
-
-async def finish(m: Match, after: int, order: list[tuple[str, int]]) -> None:
-    """Play every speech after position `after` in the order, then ask the judge."""
-    for role, r in order[after + 1 :]:
-        await m.speak(role, r)
-    await m.decide()
-
-
-def rendered_prompt(m: Match, role: str) -> tuple[str, str]:
-    messages, prefill = m.prompt_for(role)
-    return load_model(m.agents[role].model).render(messages) + prefill, prefill
 
 
 def pairings(
     cfg: RunConfig, items: list[Item], policy: AgentConfig, opponents: list[AgentConfig]
 ) -> list:
-    """The policy against opponents (one per item, in turn), in each of the protocol's two
-    roles, on both answers."""
+    """The policy against opponents (one per item, in turn), in each of the protocol's roles,
+    on every answer."""
     protocol = get("protocol", cfg.protocol.name)
-    first, second = protocol.roles_for(cfg.protocol)
+    roles = protocol.roles_for(cfg.protocol)
     specs = []
     for i, item in enumerate(items):
         opp = opponents[i % len(opponents)]
-        for lineup in ({first: policy, second: opp}, {first: opp, second: policy}):
+        for seat in roles:
+            lineup = {r: policy if r == seat else opp for r in roles}
             specs += plan_matches(cfg, [item], protocol, lineup)
     return specs
 
@@ -122,24 +111,21 @@ def new_match(cfg: RunConfig, spec, judge: Judge, generation: int) -> Match:
     return Match(t, cfg, spec.agents, judge)
 
 
-@dataclass
-class Stem:
-    """A debate played up to the policy's first speech."""
-
-    match: Match
-    role: str
-    position: int  # index of the policy's speech in the speaking order
-    prompt: str
-    prefill: str
+def never_reached(m: Match) -> ValueError:
+    role, round = m.forked.shared.at
+    return ValueError(
+        f"protocol {m.cfg.protocol.name!r} gave {role} no free-text speech in round {round}: "
+        "there is no speech of the policy to train"
+    )
 
 
-async def play_stem(m: Match, policy: str, order: list[tuple[str, int]]) -> Stem:
-    role = policy_role(m, policy)
-    at = order.index((role, 0))
-    for r, k in order[:at]:
-        await m.speak(r, k)
-    prompt, prefill = rendered_prompt(m, role)
-    return Stem(m, role, at, prompt, prefill)
+def branch_turn(m: Match) -> Turn:
+    """The speech a played fork made at its branch point."""
+    at = m.forked.shared.at
+    turn = next((t for t in m.transcript.turns if (t.speaker, t.round) == at), None)
+    if turn is None or not m.forked.prompt:
+        raise never_reached(m)
+    return turn
 
 
 async def branched_rollouts(
@@ -152,29 +138,28 @@ async def branched_rollouts(
     generation: int,
     report: Report = no_report,
 ) -> list[Group]:
-    order = speaking_order(cfg.protocol.rounds)
-    groups: list[Group] = []
-
-    async def one(spec) -> None:
-        stem = await play_stem(new_match(cfg, spec, judge, generation), policy.name, order)
-        forks = [stem.match.fork(b) for b in range(branches)]
-
-        async def branch(f: Match) -> None:
-            await f.speak(stem.role, 0)
-            await finish(f, stem.position, order)
-
-        await asyncio.gather(*(branch(f) for f in forks))
-        group = Group(role=stem.role)
-        for f in forks:
-            text = f.transcript.turns[stem.position].text[len(stem.prefill) :]
-            reward = f.transcript.verdict.probs[f.transcript.assignment[stem.role]]
-            group.branches.append(Branch(stem.prompt, text, reward, f.transcript))
-        groups.append(group)
-        report(f"gen {generation} rollouts", len(groups), len(specs))
-
+    """For each pairing, `branches` forks of one match, played by the protocol, that share
+    every speech before the policy's first and sample that one each."""
+    protocol = get("protocol", cfg.protocol.name)
     specs = pairings(cfg, items, policy, opponents)
-    await gather_limited((one(s) for s in specs), cfg.max_live)
-    return groups
+    done = 0
+
+    async def one(spec) -> Group:
+        nonlocal done
+        root = new_match(cfg, spec, judge, generation)
+        role = policy_role(root, policy.name)
+        forks = forks_of(root, (role, 0), branches)
+        await asyncio.gather(*(protocol.run(f) for f in forks))
+        group = Group(role=role)
+        for f in forks:
+            text = branch_turn(f).text.removeprefix(f.forked.prefill)
+            reward = f.transcript.verdict.probs[f.transcript.assignment[role]]
+            group.branches.append(Branch(f.forked.prompt, text, reward, f.transcript))
+        done += 1
+        report(f"gen {generation} rollouts", done, len(specs))
+        return group
+
+    return await gather_limited((one(s) for s in specs), cfg.max_live)
 
 
 def preference_pairs(groups: list[Group], min_margin: float) -> list[dict]:
@@ -199,56 +184,70 @@ async def stems(
     generation: int,
     report: Report = no_report,
 ) -> list[dict]:
-    """GRPO prompts: each debate played up to the policy's first speech."""
-    order = speaking_order(cfg.protocol.rounds)
-    rows: list[dict] = []
-
-    async def one(spec) -> None:
-        stem = await play_stem(new_match(cfg, spec, judge, generation), policy.name, order)
-        rows.append({"prompt": stem.prompt, "prefill": stem.prefill, "role": stem.role,
-                     "position": stem.position, "stem": stem.match.transcript.model_dump_json(),
-                     "agents": [a.model_dump_json() for a in stem.match.agents.values()]})  # fmt: skip
-        report(f"gen {generation} stems", len(rows), len(specs))
-
+    """GRPO prompts: each match played by its protocol up to the policy's first speech, as rows
+    of plain data (a `datasets.Dataset` holds them): the prompt the policy would continue, the
+    match as it started, and every speech made before the stop, for `finish_debates` to replay."""
+    protocol = get("protocol", cfg.protocol.name)
     specs = pairings(cfg, items, policy, opponents)
-    await gather_limited((one(s) for s in specs), cfg.max_live)
-    rows.sort(key=lambda r: r["stem"])  # completion order varies; the data set must not
-    return rows
+    done = 0
+
+    async def one(spec) -> dict:
+        nonlocal done
+        m = new_match(cfg, spec, judge, generation)
+        start = m.transcript.model_dump_json()
+        role = policy_role(m, policy.name)
+        shared = Shared((role, 0))
+        m.forked = Fork(shared, stop=True)
+        try:
+            await protocol.run(m)
+            raise never_reached(m)
+        except Stop:
+            # a speech still under way beside the stop (a simultaneous opponent's) is finished
+            # and kept; this match is dropped, so what it appends later changes nothing
+            await shared.settle()
+        speeches = {k: t.model_dump(mode="json") for k, t in shared.turns().items()}
+        done += 1
+        report(f"gen {generation} stems", done, len(specs))
+        return {"prompt": m.forked.prompt, "role": role, "stem": start,
+                "speeches": json.dumps(speeches, sort_keys=True),
+                "agents": [a.model_dump_json() for a in m.agents.values()]}  # fmt: skip
+
+    return await gather_limited((one(s) for s in specs), cfg.max_live)
 
 
 def finish_debates(
     cfg: RunConfig, judge: Judge, rows: list[dict], completions: list[str]
 ) -> list[Transcript]:
-    """Put each completion in its stem as the policy's speech, finish the debate, judge it."""
-    order = speaking_order(cfg.protocol.rounds)
+    """Each completion spoken as the policy's first speech of its stem's match, replayed by the
+    protocol (the stem's speeches are reused, not made again), played on and judged."""
+    protocol = get("protocol", cfg.protocol.name)
 
-    async def one(row: dict, completion: str, k: int) -> Transcript:
-        t = Transcript.model_validate_json(row["stem"])
-        t.seed = derive_seed(t.seed, "completion", k)
-        agents = {a.name: a for a in map(AgentConfig.model_validate_json, row["agents"])}
-        by_role = {r: agents[name] for r, name in t.agents.items()}
-        m = Match(t, cfg, by_role, judge)
-        role = row["role"]
-        text = row["prefill"] + completion
-        shown, quotes = mark_quotes(
-            text,
-            t.item.context,
-            cfg.evidence.quote_threshold,
-            item_text=[t.item.question, *t.item.answers],
-        )
-        t.turns.append(Turn(speaker=role, agent=t.agents[role], side=t.assignment[role], round=0,
-                            text=text, shown=shown, quotes=quotes,
-                            tokens_out=len(completion.split())))  # fmt: skip
-        await finish(m, row["position"], order)
-        return t
+    async def play() -> list[Transcript]:
+        groups: dict[str, Shared] = {}  # completions of one stem share what they can
 
-    coros = (one(r, c, k) for k, (r, c) in enumerate(zip(rows, completions)))
-    return asyncio.run(gather_limited(coros, cfg.max_live))
+        async def one(row: dict, completion: str) -> Transcript:
+            t = Transcript.model_validate_json(row["stem"])
+            agents = {a.name: a for a in map(AgentConfig.model_validate_json, row["agents"])}
+            if row["stem"] not in groups:
+                made = json.loads(row["speeches"])
+                groups[row["stem"]] = Shared((row["role"], 0),
+                                             {k: Turn.model_validate(v) for k, v in made.items()})  # fmt: skip
+            fork = Fork(groups[row["stem"]], say=completion)
+            m = Match(t, cfg, {r: agents[name] for r, name in t.agents.items()}, judge, fork)
+            await protocol.run(m)
+            branch_turn(m)
+            return t
+
+        coros = (one(r, c) for r, c in zip(rows, completions))
+        return await gather_limited(coros, cfg.max_live)
+
+    return asyncio.run(play())
 
 
 __all__ = [
     "Branch",
     "Group",
+    "STEM_COLUMNS",
     "branched_rollouts",
     "forked_rollouts",
     "preference_pairs",
