@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from debate.cli import MaxCost, MaxFailures, MaxTokens, NoCache, Prices
 from debate.registry import register
 
 app = register("command", "eval")(
@@ -29,10 +30,11 @@ def protocols(
     seed: int | None = typer.Option(None, help="run seed"),
     name: str | None = typer.Option(None, help="run name (folder under --out)"),
     out: str | None = typer.Option(None, help="parent folder of run folders (default runs)"),
-    no_cache: bool = typer.Option(False, "--no-cache", help="never read or write the cache"),
-    price: list[str] = typer.Option([], help="MODEL=IN/OUT dollars per million tokens"),
-    max_cost: float | None = typer.Option(None, help="stop once this many dollars are spent"),
-    max_tokens: int | None = typer.Option(None, help="stop once this many tokens are used"),
+    no_cache: NoCache = False,
+    price: Prices = None,
+    max_cost: MaxCost = None,
+    max_tokens: MaxTokens = None,
+    max_failures: MaxFailures = None,
 ) -> None:
     """Judge accuracy under naive, expert, consultancy, debate and a compute-matched judge."""
     from debate.cli import (
@@ -52,6 +54,7 @@ def protocols(
     overrides = flags_to_overrides(
         task=task, n_items=n_items, judge=judge, judge_kind=judge_kind, seed=seed, name=name,
         out=out, checkpoint=checkpoint, max_cost=max_cost, max_tokens=max_tokens,
+        max_failures=max_failures,
     )  # fmt: skip
     if debater:
         overrides.append(assignment("debaters", [{"name": "debater", "model": debater}]))

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from debate.cli import app
@@ -86,8 +87,11 @@ def test_eval_cli_errors_and_history_plot(tmp_path):
     res = run(app, base + ["--arms", "naive,self-consistency"])
     assert res.exit_code == 2 and "compute_match" in res.output
     for gen in ("gen-0", "gen-1"):
-        res = run(app, base + ["--arms", "naive,expert", "--checkpoint", gen, "--name", gen])
+        res = run(app, base + ["--arms", "naive,expert", "--checkpoint", gen, "--name", gen,
+                               "--max-failures", "3"])  # fmt: skip
         assert res.exit_code == 0, res.output
+    arm = yaml.safe_load((tmp_path / "gen-1" / "arms" / "expert" / "config.yaml").read_text())
+    assert arm["max_failures"] == 3  # every arm runs with the suite's --max-failures
     res = run(app, ["eval", "history", "--out", str(tmp_path), "--metric", "accuracy/expert"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "history_accuracy_expert.png").exists()
