@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from debate.actions import render_prompt
 from debate.match import Match, derive_seed
+from debate.models.hardware import configure_threads
 from debate.training.config import TrainConfig
 
 
@@ -62,32 +63,57 @@ def choice_samples(groups: list[list[Match]], policy_model: str) -> list[ChoiceS
     return samples
 
 
-def span_logprobs(model, tokenizer, prompt: str, spans: list[str]) -> torch.Tensor:
-    """log p(span | prompt) for every span, with gradients; tokenised exactly as the scoring
-    backend tokenises a continuation (`HFModel._score_sync`), so it is the same function."""
+def span_tokens(tokenizer, prompt: str, spans: list[str]) -> tuple[list[int], list[list[int]]]:
+    """The prompt's and every span's token ids, tokenised exactly as the scoring backend
+    tokenises a continuation (`HFModel._score_sync`): the prompt's trailing spaces belong to
+    the continuation's first token, so training scores the same function the policy chose by."""
     stripped = prompt.rstrip(" ")
     lead = prompt[len(stripped) :]
     ctx = tokenizer(stripped, add_special_tokens=False)["input_ids"]
     conts = [tokenizer(lead + s, add_special_tokens=False)["input_ids"] for s in spans]
-    width = len(ctx) + max(map(len, conts))
-    pad = tokenizer.pad_token_id
-    ids = torch.full((len(spans), width), pad, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, c in enumerate(conts):  # right padding: the shared prompt sits at the same columns
-        ids[i, : len(ctx) + len(c)] = torch.tensor(ctx + c)
-        mask[i, : len(ctx) + len(c)] = 1
+    return ctx, conts
+
+
+def span_logprobs(model, tokenizer, prompt: str, spans: list[str]) -> torch.Tensor:
+    """log p(span | prompt) for every span, with gradients.
+
+    The prompt (~180 tokens on the default task) is run once and its KV cache shared by the
+    spans (a sentence, ~7 tokens, each); running prompt + span once per span did the prompt's
+    work, and kept its activations for the backward pass, len(spans) times. The prompt pass keeps its graph: LoRA
+    on q/k/v/o changes the prompt's keys and values, so the gradient flows through the cache."""
+    from transformers import DynamicCache
+
+    ctx, conts = span_tokens(tokenizer, prompt, spans)
     device = next(model.parameters()).device
-    # logits only from the column before the first span token on: the prompt's own (a vocabulary
-    # row per prompt token) would dominate memory and are never used
-    keep = width - len(ctx) + 1
-    logits = model(
-        input_ids=ids.to(device), attention_mask=mask.to(device), logits_to_keep=keep
-    ).logits.float()
-    logp = torch.log_softmax(logits, dim=-1)
-    out = []
-    for i, c in enumerate(conts):
-        rows = logp[i, : len(c)]
-        out.append(rows.gather(1, torch.tensor(c, device=device).unsqueeze(1)).sum())
+    cache = DynamicCache(config=model.config)
+    first = model(
+        input_ids=torch.tensor([ctx], device=device), cache=cache, use_cache=True,
+        logits_to_keep=1,
+    ).logits[0, -1]  # fmt: skip
+    first = torch.log_softmax(first.float(), dim=-1)  # predicts every span's first token
+    out = [first[c[0]] if c else first.new_zeros(()) for c in conts]  # an empty span: log 1
+    feed = max(map(len, conts), default=0) - 1  # a span's last token predicts nothing that is read
+    if feed > 0:
+        cache.batch_repeat_interleave(len(conts))  # differentiable: the copies share the graph
+        pad = tokenizer.pad_token_id
+        ids = torch.full((len(conts), feed), pad, dtype=torch.long)
+        mask = torch.zeros((len(conts), len(ctx) + feed), dtype=torch.long)
+        mask[:, : len(ctx)] = 1
+        for i, c in enumerate(conts):  # right padding: pads come after every token that is read
+            fed = c[:-1]
+            ids[i, : len(fed)] = torch.tensor(fed, dtype=torch.long)
+            mask[i, len(ctx) : len(ctx) + len(fed)] = 1
+        positions = (len(ctx) + torch.arange(feed)).expand(len(conts), feed)
+        logits = model(
+            input_ids=ids.to(device), attention_mask=mask.to(device),
+            position_ids=positions.to(device), cache=cache, use_cache=True,
+        ).logits  # fmt: skip
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        for i, c in enumerate(conts):
+            if len(c) > 1:
+                rows = logp[i, : len(c) - 1]
+                picked = rows.gather(1, torch.tensor(c[1:], device=device).unsqueeze(1))
+                out[i] = out[i] + picked.sum()
     return torch.stack(out)
 
 
@@ -110,12 +136,13 @@ def reinforce_update(
     dropped. Saves the adapter (or full weights) to `out`."""
     from debate.training.update import load_policy
 
+    # seeded before the policy is built: a new adapter's LoRA A is drawn from torch's RNG
+    torch.manual_seed(derive_seed(cfg.seed, "torch", generation) % 2**31)
     model, tokenizer = load_policy(cfg, base, previous)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.update.choice_learning_rate, weight_decay=0.0)
     rng = random.Random(derive_seed(cfg.seed, "update", generation))
-    torch.manual_seed(derive_seed(cfg.seed, "torch", generation) % 2**31)
     useful = [s for s in samples if s.advantage != 0.0]
     epochs = max(1, round(cfg.update.epochs))
     losses, steps = [], 0
@@ -124,6 +151,7 @@ def reinforce_update(
         rng.shuffle(order)
         for start in range(0, len(order), cfg.update.batch_size):
             batch = order[start : start + cfg.update.batch_size]
+            configure_threads()  # as inference does: on a shared machine, spare cores only
             opt.zero_grad()
             loss = torch.zeros(())
             for s in batch:
