@@ -73,7 +73,7 @@ class TrainConfig(Strict):
     # training items and held-out items come from one task with disjoint offsets
     # per generation: each item is played in both roles on both answers, forked group_size times
     task: TaskConfig = Field(default_factory=lambda: TaskConfig(n_items=8))
-    eval_items: int = Field(40, ge=1)
+    eval_items: int = Field(100, ge=1)  # fewer cannot show a change of 10 points
     eval_offset: int = 100_000
     generations: int = Field(3, ge=1)
     lora: LoraSettings = Field(default_factory=LoraSettings)
