@@ -112,6 +112,10 @@ def main() -> None:
         out = tempfile.mkdtemp()
         try:
             with FakeProvider(latency_mean_s=a.mean, latency_sigma=a.sigma, seed=0) as server:
+                # untimed: the first run in a process imports what a run needs (reports, plots:
+                # seconds of startup a user pays once), which is not throughput
+                harness(server.url, 2, a.concurrency, judge_slots, out + "/warm")
+                server.reset()
                 base_wall = asyncio.run(baseline(server.url, a.matches, a.concurrency, judge_slots))
                 base_peak, base_n = server.peak_in_flight, server.n_requests
                 server.reset()
