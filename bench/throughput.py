@@ -244,10 +244,12 @@ def bench_threads(reps: int, model: HFModel | None = None) -> dict:
 def default_run_peak_rss() -> tuple[float, float]:
     """`debate run` with no options, in a process of its own: (wall s, peak RSS in GiB)."""
     out = tempfile.mkdtemp()
+    # VmHWM is the peak of this process's own memory map; ru_maxrss is not: Linux keeps it
+    # across exec, so a child spawned by this big process would report this process's size
     cmd = (
-        "import resource\nfrom debate.cli import app\ntry:\n    app()\nexcept SystemExit as e:\n"
+        "from debate.cli import app\ntry:\n    app()\nexcept SystemExit as e:\n"
         "    assert not e.code, e.code\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print(next(x for x in open('/proc/self/status') if x.startswith('VmHWM')).split()[1])"
     )
     start = time.perf_counter()
     child = subprocess.run([sys.executable, "-c", cmd, "run", "--out", out, "--no-cache"],
