@@ -316,6 +316,8 @@ class HFModel(LanguageModel):
         # Prompts that share their beginning (a judge's answers, a question's choices, a judge's
         # view per candidate quote) compute it once (`shared_scoring`); the rest one by one.
         found = shared_scoring.clusters(list(by_prompt)) if self.share_prefix else []
+        # a prompt with one continuation and no neighbour shares nothing: one pass, not two
+        found = [c for c in found if len(c.prompts) > 1 or len(by_prompt[c.prompts[0]]) > 1]
         alone = sorted(
             set(range(len(pairs))) - {i for c in found for p in c.prompts for i in by_prompt[p]}
         )
