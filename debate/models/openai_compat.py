@@ -254,7 +254,8 @@ class OpenAIModel(LanguageModel):
         key = None
         if cacheable and self.use_cache and cache.enabled():
             key = cache.request_key("openai", self.model, self.base_url, path, body)
-            hit = cache.open_cache().get(key)
+            # off the event loop: a write-locked cache file may make a call wait (busy timeout)
+            hit = await asyncio.to_thread(cache.open_cache().get, key)
             if hit is not None:
                 usage.record(self.spec, meta, cached=True, started=started)
                 return parse(hit), hit
@@ -268,7 +269,7 @@ class OpenAIModel(LanguageModel):
             started=started,
         )
         if key is not None:
-            cache.open_cache().put(key, "openai", self.model, data)
+            await asyncio.to_thread(cache.open_cache().put, key, "openai", self.model, data)
         return parse(data), data
 
     # -- the LanguageModel interface ----------------------------------------------------------
