@@ -6,7 +6,22 @@ from pathlib import Path
 
 import typer
 
-from debate.cli import MaxCost, MaxFailures, MaxTokens, NoCache, Prices
+from debate.cli import (
+    USER_ERRORS,
+    MaxCost,
+    MaxFailures,
+    MaxTokens,
+    NoCache,
+    Prices,
+    assignment,
+    caching,
+    console,
+    fail,
+    flags_to_overrides,
+    print_usage,
+    progress,
+    with_prices,
+)
 from debate.registry import register
 
 app = register("command", "eval")(
@@ -37,17 +52,6 @@ def protocols(
     max_failures: MaxFailures = None,
 ) -> None:
     """Judge accuracy under naive, expert, consultancy, debate and a compute-matched judge."""
-    from debate.cli import (
-        USER_ERRORS,
-        assignment,
-        caching,
-        console,
-        fail,
-        flags_to_overrides,
-        print_usage,
-        progress,
-        with_prices,
-    )
     from debate.config import load_config
     from eval.protocols import ProtocolSuiteConfig, run_suite
 
@@ -90,7 +94,6 @@ def truthfulqa(
     out: str | None = typer.Option(None, help="parent folder of run folders (default runs)"),
 ) -> None:
     """TruthfulQA MC1 and MC2 of a model, scored by log-likelihood as lm-eval does."""
-    from debate.cli import USER_ERRORS, assignment, console, fail, progress
     from debate.config import load_config
     from eval.truthfulqa import TruthfulQAConfig, run_truthfulqa
 
@@ -123,7 +126,6 @@ def history(
     out: str = typer.Option("runs", help="the folder holding history.jsonl"),
 ) -> None:
     """Plot one metric across checkpoints, one line per model."""
-    from debate.cli import USER_ERRORS, console, fail
     from eval.history import plot
 
     try:

@@ -233,12 +233,7 @@ class HFModel(LanguageModel):
         unpadded one (the score worker, the speech cut) came back ragged ("Unable to create
         tensor"; 24 of 320 matches of the default tournament failed)."""
         rows = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
-        width = max(map(len, rows))
-        ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for i, row in enumerate(rows):
-            ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
-            mask[i, width - len(row) :] = 1
+        ids, mask = shared_scoring.left_pad(rows, self.tokenizer.pad_token_id)
         return {"input_ids": ids.to(self.device), "attention_mask": mask.to(self.device)}
 
     def _eos_ids(self) -> set[int]:
@@ -287,10 +282,7 @@ class HFModel(LanguageModel):
         configure_threads()
         pairs = []
         for r in requests:
-            ctx, cont = self.render(r.prompt), r.continuation
-            # As lm-eval does: a leading space belongs to the continuation's first token.
-            stripped = ctx.rstrip(" ")
-            cont, ctx = ctx[len(stripped) :] + cont, stripped
+            ctx, cont = shared_scoring.split_continuation(self.render(r.prompt), r.continuation)
             pairs.append((self._encode(ctx), self._encode(cont)))
         keys = [score_key(c, x) for c, x in pairs]
         todo = {k: p for k, p in zip(keys, pairs) if k not in self._score_cache}
@@ -310,29 +302,21 @@ class HFModel(LanguageModel):
 
     def _score_pairs(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, int]]:
         out: list[tuple[float, int] | None] = [None] * len(pairs)
-        by_prompt: dict[tuple[int, ...], list[int]] = {}
-        for i, (ctx, _) in enumerate(pairs):
-            by_prompt.setdefault(tuple(ctx), []).append(i)
         # Prompts that share their beginning (a judge's answers, a question's choices, a judge's
         # view per candidate quote) compute it once (`shared_scoring`); the rest one by one.
-        found = shared_scoring.clusters(list(by_prompt)) if self.share_prefix else []
-        # a prompt with one continuation and no neighbour shares nothing: one pass, not two
-        found = [c for c in found if len(c.prompts) > 1 or len(by_prompt[c.prompts[0]]) > 1]
-        alone = sorted(
-            set(range(len(pairs))) - {i for c in found for p in c.prompts for i in by_prompt[p]}
+        groups, alone = (
+            shared_scoring.plan(pairs) if self.share_prefix else ([], list(range(len(pairs))))
         )
         lengths = [len(c) + len(x) for c, x in pairs]
         alone.sort(key=lengths.__getitem__)
         for chunk in _chunks(alone, lambda i: 1, lengths.__getitem__):
             for i, s in zip(chunk, self._score_batch([pairs[i] for i in chunk])):
                 out[i] = s
-        cost = {id(c): shared_scoring.row_cost(c, by_prompt, pairs) for c in found}
-        found.sort(key=lambda c: cost[id(c)][1])
-        for chunk in _chunks(found, lambda c: cost[id(c)][0], lambda c: cost[id(c)][1]):
-            work = [(c.prefix, shared_scoring.rows_of(c, by_prompt, pairs)) for c in chunk]
+        groups.sort(key=lambda g: g.width)
+        for chunk in _chunks(groups, lambda g: len(g.rows), lambda g: g.width):
             with self._lock:
                 scored = shared_scoring.score_clusters(
-                    self.model, self.tokenizer.pad_token_id, self.device, work
+                    self.model, self.tokenizer.pad_token_id, self.device, chunk
                 )
             for i, s in scored:
                 out[i] = s
@@ -340,14 +324,8 @@ class HFModel(LanguageModel):
 
     @torch.inference_mode()
     def _score_batch(self, pairs: list[tuple[list[int], list[int]]]) -> list[tuple[float, int]]:
-        seqs = [c + x for c, x in pairs]
-        width = max(map(len, seqs))
-        pad = self.tokenizer.pad_token_id
-        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for i, s in enumerate(seqs):  # left padding: every continuation ends at the last column
-            ids[i, width - len(s) :] = torch.tensor(s)
-            mask[i, width - len(s) :] = 1
+        # left padding: every continuation ends at the last column
+        ids, mask = shared_scoring.left_pad([c + x for c, x in pairs], self.tokenizer.pad_token_id)
         keep = max(len(x) for _, x in pairs) + 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         with self._lock:

@@ -66,33 +66,67 @@ class Row:
     continuation: list[int]
 
 
-def rows_of(cluster: Cluster, by_prompt: dict[tuple[int, ...], list[int]], pairs: list[Pair]):
-    cut = len(cluster.common) - 1
-    return [Row(i, list(p[cut:]), pairs[i][1]) for p in cluster.prompts for i in by_prompt[p]]
+@dataclass
+class PrefixGroup:
+    """A cluster's prefix, run once, and the rows that read on from it."""
+
+    prefix: list[int]
+    rows: list[Row]
+
+    @property
+    def width(self) -> int:
+        """The widest row's tokens, its prefix copy included: what the row pass costs per row."""
+        return len(self.prefix) + max(len(r.rest) + len(r.continuation) for r in self.rows)
 
 
-def row_cost(cluster: Cluster, by_prompt, pairs: list[Pair]) -> tuple[int, int]:
-    """(rows, widest row): what the copied caches and the row pass cost."""
-    rows = rows_of(cluster, by_prompt, pairs)
-    return len(rows), len(cluster.common) + max(len(r.rest) + len(r.continuation) for r in rows)
+def plan(pairs: list[Pair]) -> tuple[list[PrefixGroup], list[int]]:
+    """The pairs worth scoring from a shared prefix, and the indices of the rest (a prompt with
+    one continuation and no neighbour shares nothing: one pass, not two)."""
+    by_prompt: dict[tuple[int, ...], list[int]] = {}
+    for i, (ctx, _) in enumerate(pairs):
+        by_prompt.setdefault(tuple(ctx), []).append(i)
+    groups, shared = [], set()
+    for c in clusters(list(by_prompt)):
+        members = [i for p in c.prompts for i in by_prompt[p]]
+        if len(members) < 2:
+            continue
+        cut = len(c.common) - 1
+        groups.append(
+            PrefixGroup(c.prefix, [Row(i, pairs[i][0][cut:], pairs[i][1]) for i in members])
+        )
+        shared.update(members)
+    return groups, [i for i in range(len(pairs)) if i not in shared]
+
+
+def left_pad(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token lists as one batch padded on the left (every sequence ends at the last column),
+    and its attention mask."""
+    width = max(map(len, seqs))
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, s in enumerate(seqs):
+        ids[i, width - len(s) :] = torch.tensor(s, dtype=torch.long)
+        mask[i, width - len(s) :] = 1
+    return ids, mask
+
+
+def split_continuation(prompt: str, continuation: str) -> tuple[str, str]:
+    """As lm-eval does: the prompt's trailing spaces belong to the continuation's first token.
+    Scoring and training both tokenise through this, so they score the same function."""
+    stripped = prompt.rstrip(" ")
+    return stripped, prompt[len(stripped) :] + continuation
 
 
 @torch.inference_mode()
-def score_clusters(model, pad: int, device: str, chunk: list[tuple[list[int], list[Row]]]):
-    """[(prefix, rows)] -> [(pair index, (log p(continuation | prompt), continuation tokens))].
+def score_clusters(model, pad: int, device: str, chunk: list[PrefixGroup]):
+    """-> [(pair index, (log p(continuation | prompt), continuation tokens))].
 
     Pass 1 runs the prefixes, left-padded. Pass 2 copies each prefix's cache to its rows and runs
     rest + continuation[:-1], left-padded too, so every continuation ends at the last column and
     only the last columns' logits are computed (the vocabulary is wide)."""
     from transformers import DynamicCache
 
-    prefixes = [p for p, _ in chunk]
-    width = max(map(len, prefixes))
-    ids = torch.full((len(prefixes), width), pad, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, p in enumerate(prefixes):
-        ids[i, width - len(p) :] = torch.tensor(p)
-        mask[i, width - len(p) :] = 1
+    ids, mask = left_pad([g.prefix for g in chunk], pad)
     cache = DynamicCache(config=model.config)
     model(
         input_ids=ids.to(device),
@@ -102,16 +136,10 @@ def score_clusters(model, pad: int, device: str, chunk: list[tuple[list[int], li
         use_cache=True,
         logits_to_keep=1,
     )
-    rows = [r for _, rs in chunk for r in rs]
-    owner = torch.tensor([k for k, (_, rs) in enumerate(chunk) for _ in rs])
+    rows = [r for g in chunk for r in g.rows]
+    owner = torch.tensor([k for k, g in enumerate(chunk) for _ in g.rows])
     cache.batch_select_indices(owner.to(device))
-    seqs = [r.rest + r.continuation[:-1] for r in rows]
-    feed = max(map(len, seqs))
-    row_ids = torch.full((len(rows), feed), pad, dtype=torch.long)
-    row_mask = torch.zeros_like(row_ids)
-    for j, s in enumerate(seqs):
-        row_ids[j, feed - len(s) :] = torch.tensor(s)
-        row_mask[j, feed - len(s) :] = 1
+    row_ids, row_mask = left_pad([r.rest + r.continuation[:-1] for r in rows], pad)
     start = mask.sum(-1)[owner].unsqueeze(1)
     keep = max(len(r.continuation) for r in rows)
     logits = model(

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from debate.actions import render_prompt
 from debate.match import Match, derive_seed
 from debate.models.hardware import configure_threads
+from debate.models.shared_scoring import split_continuation
 from debate.training.config import TrainConfig
 
 
@@ -67,11 +68,12 @@ def span_tokens(tokenizer, prompt: str, spans: list[str]) -> tuple[list[int], li
     """The prompt's and every span's token ids, tokenised exactly as the scoring backend
     tokenises a continuation (`HFModel._score_sync`): the prompt's trailing spaces belong to
     the continuation's first token, so training scores the same function the policy chose by."""
-    stripped = prompt.rstrip(" ")
-    lead = prompt[len(stripped) :]
-    ctx = tokenizer(stripped, add_special_tokens=False)["input_ids"]
-    conts = [tokenizer(lead + s, add_special_tokens=False)["input_ids"] for s in spans]
-    return ctx, conts
+
+    def ids(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    stripped = split_continuation(prompt, "")[0]
+    return ids(stripped), [ids(split_continuation(prompt, s)[1]) for s in spans]
 
 
 def span_logprobs(model, tokenizer, prompt: str, spans: list[str]) -> torch.Tensor:
@@ -79,8 +81,9 @@ def span_logprobs(model, tokenizer, prompt: str, spans: list[str]) -> torch.Tens
 
     The prompt (~180 tokens on the default task) is run once and its KV cache shared by the
     spans (a sentence, ~7 tokens, each); running prompt + span once per span did the prompt's
-    work, and kept its activations for the backward pass, len(spans) times. The prompt pass keeps its graph: LoRA
-    on q/k/v/o changes the prompt's keys and values, so the gradient flows through the cache."""
+    work, and kept its activations for the backward pass, len(spans) times. The prompt pass keeps
+    its graph: LoRA on q/k/v/o changes the prompt's keys and values, so the gradient flows
+    through the cache."""
     from transformers import DynamicCache
 
     ctx, conts = span_tokens(tokenizer, prompt, spans)
