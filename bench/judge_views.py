@@ -5,7 +5,8 @@
 Re-judges the saved transcripts of finished arms (e.g. `runs/eval-protocols/arms/sequential`)
 under every combination of `judge.reads` (evidence, speeches), `judge.attribute` (quotes named
 by the side that quoted them) and `judge.evidence_order` (given, both: also read last to first),
-with the run's own judge model.
+with the run's own judge model; a cloze judge also reads the evidence apart (`judge.params.quotes`:
+each quote alone, weighted by its relevance to the question).
 The speeches are fixed, so only the view changes. Items are split in two by id: the first half
 picks the best view, the second half reports it (held out), each with a 95% bootstrap interval.
 """
@@ -32,6 +33,14 @@ VIEWS = [
     for r, a, o in itertools.product(("evidence", "speeches"), (False, True), ("given", "both"))
     if not (r == "speeches" and a)  # speeches already name their speaker's answer
 ]
+APART = {"reads": "evidence", "attribute": False, "evidence_order": "given",
+         "params": {"quotes": "apart"}}  # fmt: skip
+
+
+def views(kind: str) -> list[dict]:
+    if kind != "cloze":
+        return VIEWS
+    return [{**v, "params": {"quotes": "together"}} for v in VIEWS] + [APART]
 
 
 def half(item_id: str) -> int:
@@ -65,7 +74,7 @@ def main(folders: list[str]) -> None:
     for folder in map(Path, folders):
         print(f"\n{folder}")
         rows = []
-        for view in VIEWS:
+        for view in views(RunConfig(**_yaml(folder)).judge.kind):
             got = rejudge(folder, view)
             split = [[v for k, v in got.items() if half(k.split("/")[0]) == h] for h in (0, 1)]
             pick, held = boot_mean(split[0]), boot_mean(split[1])

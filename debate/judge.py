@@ -48,9 +48,16 @@ def attributed_evidence(turns, answers: list[str]) -> str:
 
 
 def judge_view(
-    m: Match, *, sees_context: bool, labelled: bool, reads: str, attribute: bool = False
+    m: Match,
+    *,
+    sees_context: bool,
+    labelled: bool,
+    reads: str,
+    attribute: bool = False,
+    evidence: list[str] | None = None,
 ) -> str:
-    """The judge's whole world: question, answers, speeches as shown (never the raw text)."""
+    """The judge's whole world: question, answers, speeches as shown (never the raw text).
+    `evidence` replaces the transcript's verified quotes (a judge that reads them one by one)."""
     item = m.item
     parts = []
     if sees_context:
@@ -61,16 +68,21 @@ def judge_view(
     # Unlabelled (cloze) views list no options: a small model scores whichever option it read
     # last as likelier, which measured as chance accuracy even with the deciding sentence shown.
     turns = m.transcript.turns
-    if turns and reads == "evidence" and attribute:
+    if turns and reads == "evidence" and attribute and evidence is None:
         parts.append(attributed_evidence(turns, item.answers))
-    elif turns and reads == "evidence":
-        quotes = dict.fromkeys(verified_text(q) for t in turns for q in t.quotes if q.verified)
+    elif (turns and reads == "evidence") or evidence is not None:
+        quotes = verified_quotes(turns) if evidence is None else evidence
         lines = "\n".join(f'"{q}"' for q in quotes) or "none was quoted."
         parts.append(f"{EVIDENCE_HEADER}\n{lines}")
     elif turns:
         parts.append(EVIDENCE_NOTE)
         parts.append(render_history(turns, item))
     return "\n\n".join(parts)
+
+
+def verified_quotes(turns) -> list[str]:
+    """The passage's text of every verified quote, each once, in the order first quoted."""
+    return list(dict.fromkeys(verified_text(q) for t in turns for q in t.quotes if q.verified))
 
 
 def verified_text(q: QuoteCheck) -> str:

@@ -50,6 +50,13 @@ class GenerationRecord(Record):
     cycles: list[list[str]] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     wall_s: float = 0.0
+    peak_rss_gib: float = 0.0  # the process's peak resident memory by the end of the generation
+
+
+def peak_rss_gib() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)  # KiB on Linux
 
 
 def play_config(cfg: TrainConfig) -> RunConfig:
@@ -238,6 +245,7 @@ def train(
         record.cycles = league.cycles()
         record.flags = flags(records, record)
         record.wall_s = round(time.perf_counter() - start, 1)
+        record.peak_rss_gib = peak_rss_gib()
         append_record(log, record)
         record_history(cfg, record)
         records.append(record)
@@ -325,7 +333,7 @@ def summary_line(r: GenerationRecord) -> str:
         parts.append(f"reward {r.train_reward:.3f} ({r.pairs} pairs)")
         share = r.watch.get("unverified_quote_share")
         parts.append(f"unverified {share:.0%}" if share is not None else "no quotes")
-    parts += [f"{r.wall_s:.0f} s"] + [f"FLAG: {f}" for f in r.flags]
+    parts += [f"{r.wall_s:.0f} s, peak {r.peak_rss_gib:.2f} GiB"] + [f"FLAG: {f}" for f in r.flags]
     return " | ".join(p for p in parts if p)
 
 
