@@ -13,6 +13,7 @@ from debate.config import (
     TaskConfig,
     dump_yaml,
 )
+from debate.models import load_model
 from debate.training.config import LeagueSettings, LoraSettings, TrainConfig, UpdateSettings
 from debate.training.loop import read_records, train
 
@@ -61,6 +62,18 @@ def test_one_generation_trains_saves_and_resumes(tmp_path, tiny_model_dir, metho
     assert first[1].pairs > 0 and first[1].update["steps"] > 0
     assert first[1].train_reward is not None and "unverified_quote_share" in first[1].watch
     assert set(first[1].elo) >= {"gen-0", "gen-1", "honest-quoter", "random-quoter"}
+    # the change since generation 0, paired over the held-out items
+    for arm, key in (("selfplay", "selfplay_accuracy"), ("consultancy", "consultancy_accuracy")):
+        change = first[1].eval["since_gen0"][arm]
+        assert change["n"] == cfg.eval_items
+        expected = first[1].eval[key]["value"] - first[0].eval[key]["value"]
+        assert change["value"] == pytest.approx(expected)
+    assert 0 < first[0].peak_rss_gib <= first[1].peak_rss_gib
+    # a checkpoint loads for play as its base does: merging LoRA must not leave weights frozen
+    # (frozen bf16 weights made CPU scoring peak at several times the memory)
+    played = load_model(f"peft:{ckpt}").model
+    assert all(p.requires_grad for p in played.parameters())
+    assert all(p.requires_grad for p in load_model(f"hf:{tiny_model_dir}").model.parameters())
 
     resumed = []
     records = train(cfg, on_line=lambda r: resumed.append(r.generation))

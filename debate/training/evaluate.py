@@ -16,6 +16,7 @@ from debate.runner import run
 from debate.schema import Transcript
 from debate.training.config import TrainConfig
 from eval.choices import choice_stats
+from eval.metrics import paired_difference, per_item
 
 Report = Callable[[str, int, int], None]  # (what, done, total) for a progress bar
 
@@ -79,6 +80,10 @@ def evaluate(
             for a in cfg.league.anchors
         },  # fmt: skip
     }
+    if generation > 0:
+        out["since_gen0"] = since_first(
+            folder.parent, {"selfplay": selfplay, "consultancy": consult}
+        )
     if cfg.truthfulqa_path:
         from eval.truthfulqa import TruthfulQAConfig, run_truthfulqa
 
@@ -93,6 +98,19 @@ def evaluate(
         )
         out["truthfulqa"] = {"mc1": tqa["mc1"]["value"], "mc2": tqa["mc2"]["value"]}
     return out
+
+
+def since_first(evals: Path, now: dict[str, list[Transcript]]) -> dict:
+    """Judge accuracy now minus at generation 0, paired by held-out item (both seats of an item
+    averaged first), with a bootstrap interval: whether training moved it beyond noise."""
+
+    def correct(ts: list[Transcript]) -> dict[str, float]:
+        return per_item(ts, lambda t: float(t.judge_correct))
+
+    return {
+        name: paired_difference(correct(ts), correct(RunFolder(evals / "gen-0" / name).read_transcripts()))
+        for name, ts in now.items()
+    }  # fmt: skip
 
 
 def anchor_ratings(cfg: TrainConfig, generations: int) -> dict[str, dict]:

@@ -297,6 +297,7 @@ def record_history(cfg: TrainConfig, r: GenerationRecord) -> None:
 
     metrics = {k: r.eval[k] for k in ("selfplay_accuracy", "consultancy_accuracy",
                                        "honest_advantage")}  # fmt: skip
+    metrics.update({f"since_gen0/{k}": d for k, d in r.eval.get("since_gen0", {}).items()})
     values = [(k, m["value"], m["ci95"], m.get("n", 0)) for k, m in metrics.items()]
     choices = r.eval.get("choices", {})
     values += [(k, v, None, choices["choices"]) for k, v in choices.items() if k != "choices"]
@@ -323,6 +324,11 @@ def summary_line(r: GenerationRecord) -> str:
         f"honest adv {adv['value']:+.1%}" if adv["value"] is not None else "honest adv -",
         f"Elo {elo:.0f}" if elo is not None else "",
     ]
+    for name, label in (("selfplay", "debate"), ("consultancy", "consultancy")):
+        d = e.get("since_gen0", {}).get(name)
+        if d and d["value"] is not None:
+            lo, hi = d["ci95"]
+            parts.append(f"{label} {d['value']:+.1%} ({lo:+.0%} to {hi:+.0%}) since gen 0")
     c = e.get("choices", {})
     if c.get("choices"):
         pct = lambda x: "-" if x is None else f"{x:.0%}"  # noqa: E731
