@@ -281,7 +281,12 @@ def flags(history: list[GenerationRecord], now: GenerationRecord) -> list[str]:
         before, after = past[-1], now
         acc = lambda r: r.eval["selfplay_accuracy"]["value"]  # noqa: E731
         if after.train_reward > before.train_reward and acc(after) < acc(history[-1]):
-            out.append("reward rose while held-out self-play judge accuracy fell")
+            # with the sizes: a fall of half a point on 100 items is noise, ten points is not
+            out.append(
+                f"reward rose ({before.train_reward:.3f} -> {after.train_reward:.3f}) while "
+                f"held-out self-play judge accuracy fell ({acc(history[-1]):.1%} -> "
+                f"{acc(after):.1%})"
+            )
     if now.cycles:
         out.append(f"non-transitive cycles in the league: {now.cycles}")
     return out
