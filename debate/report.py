@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from debate.config import ConfigError, TournamentConfig, validate  # noqa: E402
 from debate.evidence import sanitize  # noqa: E402
+from debate.formatting import elo, pct, signed_pct  # noqa: E402
 from debate.runfolder import RunFolder, RunFolderError  # noqa: E402
 from debate.schema import Transcript  # noqa: E402
 from debate.standings import is_self_play, standings  # noqa: E402
@@ -26,23 +27,6 @@ def md(text: object) -> str:
     characters backslash-escaped, so a name cannot add a link, an image, HTML or a table cell."""
     flat = " ".join(sanitize(str(text)).split())
     return re.sub(r"([\\`*_{}\[\]()#!|~<>&])", r"\\\1", flat)
-
-
-def pct(p: dict) -> str:
-    if p["value"] is None:
-        return "-"
-    lo, hi = p["ci95"]
-    return f"{p['value']:.0%} ({lo:.0%}-{hi:.0%})"
-
-
-def signed(d: dict) -> str:
-    if d["value"] is None:
-        return "-"
-    return f"{d['value']:+.0%} ({d['ci95'][0]:+.0%} to {d['ci95'][1]:+.0%})"
-
-
-def elo(value: float, ci: list[float]) -> str:
-    return f"{value:.0f} ({ci[0]:.0f}-{ci[1]:.0f})"
 
 
 def write_csvs(path: Path, transcripts: list[Transcript], results: dict) -> None:
@@ -167,7 +151,7 @@ def markdown(cfg, results: dict) -> str:
             f"| {md(r['name'])} | {elo(r['elo'], r['elo_ci95'])} | "
             f"{elo(r['honest_elo'], r['honest_elo_ci95'])} | "
             f"{elo(r['dishonest_elo'], r['dishonest_elo_ci95'])} | {pct(r['win_rate_as_true'])} | "
-            f"{pct(r['win_rate_as_false'])} | {signed(adv)} | "
+            f"{pct(r['win_rate_as_false'])} | {signed_pct(adv)} | "
             f"{pct(r['self_play_judge_accuracy'])} | {pct(r['quotes_verified'])} |"
         )
     lines += [

@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from debate.report import elo, pct, signed
+from debate.formatting import elo, estimate, pct, signed_pct
 
 
 def link(text: str, **filters: object) -> dict:
@@ -86,7 +86,7 @@ def tournament_section(results: dict) -> dict:
              elo(r["dishonest_elo"], r["dishonest_elo_ci95"]),
              link(pct(r["win_rate_as_true"]), debater=n, side="true", self="0"),
              link(pct(r["win_rate_as_false"]), debater=n, side="false", self="0"),
-             signed(r["honest_advantage"]),
+             signed_pct(r["honest_advantage"]),
              link(pct(r["self_play_judge_accuracy"]), debater=n, self="1"),
              pct(r["quotes_verified"])]
         )  # fmt: skip
@@ -133,25 +133,19 @@ def _wrong(p: dict) -> str:
 
 
 def eval_section(results: dict) -> dict:
-    def ci(m: dict | None, sign: bool = False) -> str:
-        if not m or m["value"] is None:
-            return "-"
-        f = "{:+.1%}" if sign else "{:.1%}"
-        return f"{f.format(m['value'])} ({f.format(m['ci95'][0])} to {f.format(m['ci95'][1])})"
-
     rows = []
     for arm, m in results["arms"].items():
         g, cal, pb, sides = f"arms/{arm}", m["calibration"], m["position_bias"], m["sides"]
         rows.append(
-            [link(arm, group=g), link(ci(m["accuracy"]), group=g),
-             ci(m["mean_p_correct"]), f"{cal['brier']:.3f}", f"{cal['ece']:.3f}",
-             ci(pb["first_listed_minus_half"], True) if pb else "-",
-             ci(sides["honest_advantage"], True) if sides and sides["honest_advantage"]["value"] is not None
+            [link(arm, group=g), link(estimate(m["accuracy"]), group=g),
+             estimate(m["mean_p_correct"]), f"{cal['brier']:.3f}", f"{cal['ece']:.3f}",
+             estimate(pb["first_listed_minus_half"], True) if pb else "-",
+             estimate(sides["honest_advantage"], True) if sides and sides["honest_advantage"]["value"] is not None
              else "-",
-             link(ci(sides["fooled_by_wrong_speaker"]), group=g, judge="wrong") if sides else "-",
+             link(estimate(sides["fooled_by_wrong_speaker"]), group=g, judge="wrong") if sides else "-",
              f"{m['judge_calls_per_match']:.1f}", link(str(m["matches"]), group=g)]
         )  # fmt: skip
-    diffs = [[k, ci(d, True)] for k, d in results["paired_differences"].items()]
+    diffs = [[k, estimate(d, True)] for k, d in results["paired_differences"].items()]
     return {
         "title": f"Protocol comparison (judge {results['judge']})",
         "tables": [
@@ -188,7 +182,7 @@ def training_section(lines: list[dict]) -> dict:
              if "selfplay_accuracy" in e else "-",
              link(pct(e["consultancy_accuracy"]), group=f"{base}/consultancy")
              if "consultancy_accuracy" in e else "-",
-             signed(e["honest_advantage"]) if "honest_advantage" in e else "-",
+             signed_pct(e["honest_advantage"]) if "honest_advantage" in e else "-",
              elo(mine["elo"], mine["ci95"]) if mine else "-",
              link(f"{r['train_reward']:.3f}", group=f"rollouts/gen-{g}")
              if r.get("train_reward") is not None else "-",

@@ -28,6 +28,7 @@ from debate.config import (
     RunConfig,
     TaskConfig,
 )
+from debate.formatting import estimate, percent
 from debate.registry import entries, get, names
 from debate.runfolder import RunFolder
 from debate.schema import Transcript
@@ -180,12 +181,6 @@ def summarize(cfg: ProtocolSuiteConfig, transcripts: dict[str, list[Transcript]]
 
 
 def markdown(cfg: ProtocolSuiteConfig, results: dict) -> str:
-    def ci(m: dict | None, signed: bool = False) -> str:
-        if not m or m["value"] is None:
-            return "-"
-        f = "{:+.1%}" if signed else "{:.1%}"
-        return f"{f.format(m['value'])} ({f.format(m['ci95'][0])} to {f.format(m['ci95'][1])})"
-
     lines = [
         f"# Protocol comparison `{cfg.name}`",
         "",
@@ -203,11 +198,11 @@ def markdown(cfg: ProtocolSuiteConfig, results: dict) -> str:
         pb, sides, cal = m["position_bias"], m["sides"], m["calibration"]
         adv = sides["honest_advantage"]["value"] if sides else None
         lines.append(
-            f"| {arm} | {ci(m['accuracy'])} | {ci(m['mean_p_correct'])} | "
+            f"| {arm} | {estimate(m['accuracy'])} | {estimate(m['mean_p_correct'])} | "
             f"{cal['brier']:.3f} | {cal['ece']:.3f} | "
-            f"{ci(pb['first_listed_minus_half'], True) if pb else '-'} | "
-            f"{'-' if adv is None else f'{adv:+.1%}'} | "
-            f"{ci(sides['fooled_by_wrong_speaker']) if sides else '-'} | "
+            f"{estimate(pb['first_listed_minus_half'], True) if pb else '-'} | "
+            f"{'-' if adv is None else percent(adv, signed=True)} | "
+            f"{estimate(sides['fooled_by_wrong_speaker']) if sides else '-'} | "
             f"{m['judge_calls_per_match']:.1f} |"
         )
     chosen = {a: m["choices"] for a, m in results["arms"].items() if m["choices"]["choices"]}
@@ -225,15 +220,15 @@ def markdown(cfg: ProtocolSuiteConfig, results: dict) -> str:
                          f"| {c['choices']} |")  # fmt: skip
     lines += ["", "| paired difference in accuracy | value (95% CI) |", "| --- | --- |"]
     for k, d in results["paired_differences"].items():
-        lines.append(f"| {k} | {ci(d, True)} |")
-    lines += open_markdown(results, ci)
+        lines.append(f"| {k} | {estimate(d, True)} |")
+    lines += open_markdown(results)
     lines += ["", "![reliability](plots/reliability.png)", ""]
     if results.get("usage"):
         lines.append(usage_markdown(results["usage"]))
     return "\n".join(lines)
 
 
-def open_markdown(results: dict, ci: Callable) -> list[str]:
+def open_markdown(results: dict) -> list[str]:
     """The open arms' table: does the judge follow a debater who chose the true answer more
     often than one who chose a false one?"""
     rows = [(a, m["open"]) for a, m in results["arms"].items() if m.get("open")]
@@ -247,8 +242,8 @@ def open_markdown(results: dict, ci: Callable) -> list[str]:
     ]
     for arm, o in rows:
         lines.append(
-            f"| {arm} | {ci(o['chose_true'])} | {ci(o['agrees_if_chose_true'])} | "
-            f"{ci(o['agrees_if_chose_false'])} | {ci(o['agreement_gap'], True)} |"
+            f"| {arm} | {estimate(o['chose_true'])} | {estimate(o['agrees_if_chose_true'])} | "
+            f"{estimate(o['agrees_if_chose_false'])} | {estimate(o['agreement_gap'], True)} |"
         )
     return lines
 

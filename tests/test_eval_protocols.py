@@ -136,3 +136,15 @@ def test_reading_the_evidence_both_ways_cancels_the_last_word(tmp_path):
                 assert t.verdict.probs[b_side] == 1.0 and t.verdict.calls == 1
             else:
                 assert t.verdict.probs == [0.5, 0.5] and t.verdict.calls == 2
+
+
+def test_statistics_that_round_to_zero_print_without_a_minus_sign():
+    # a judge with no position bias measures it as a float sum near zero: the report said
+    # "-0.0% (-0.0% to -0.0%)"
+    from debate.formatting import estimate, percent
+
+    near_zero = {"value": -1e-17, "ci95": [-3e-4, -1e-18], "n": 200}
+    assert estimate(near_zero, signed=True) == "+0.0% (+0.0% to +0.0%)"
+    assert percent(-4e-4) == "0.0%" and percent(-6e-4) == "-0.1%"
+    assert estimate({"value": 0.715, "ci95": [0.65, 0.78]}) == "71.5% (65.0% to 78.0%)"
+    assert estimate({"value": None, "ci95": None}) == "-" and estimate(None) == "-"

@@ -25,6 +25,7 @@ from pathlib import Path
 from pydantic import Field
 
 from debate.config import AgentConfig, ConfigError, RunConfig
+from debate.formatting import estimate, percent
 from debate.judge import make_judge
 from debate.match import derive_seed
 from debate.models import ModelError, trainable_path, unload
@@ -326,14 +327,13 @@ def summary_line(r: GenerationRecord) -> str:
         f"gen {r.generation}",
         f"self-play acc {acc['value']:.1%} ({acc['ci95'][0]:.0%}-{acc['ci95'][1]:.0%})",
         f"consultancy acc {cons['value']:.1%}",
-        f"honest adv {adv['value']:+.1%}" if adv["value"] is not None else "honest adv -",
+        f"honest adv {'-' if adv['value'] is None else percent(adv['value'], signed=True)}",
         f"Elo {elo:.0f}" if elo is not None else "",
     ]
     for name, label in (("selfplay", "debate"), ("consultancy", "consultancy")):
         d = e.get("since_gen0", {}).get(name)
         if d and d["value"] is not None:
-            lo, hi = d["ci95"]
-            parts.append(f"{label} {d['value']:+.1%} ({lo:+.0%} to {hi:+.0%}) since gen 0")
+            parts.append(f"{label} {estimate(d, signed=True)} since gen 0")
     c = e.get("choices", {})
     if c.get("choices"):
         pct = lambda x: "-" if x is None else f"{x:.0%}"  # noqa: E731

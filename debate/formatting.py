@@ -1,0 +1,38 @@
+"""How statistics are written in tables and terminals: one place, so a report, the viewer and
+the command line print the same number the same way."""
+
+from __future__ import annotations
+
+
+def pct(p: dict) -> str:
+    """A rate with its interval in whole percent, "71% (65-78%)"."""
+    if p["value"] is None:
+        return "-"
+    lo, hi = p["ci95"]
+    return f"{p['value']:.0%} ({lo:.0%}-{hi:.0%})"
+
+
+def percent(fraction: float, signed: bool = False) -> str:
+    """A fraction as a percentage with one decimal; a value that rounds to zero prints as 0.0%,
+    never -0.0%."""
+    value = round(fraction, 3) + 0.0
+    return f"{value:+.1%}" if signed else f"{value:.1%}"
+
+
+def estimate(m: dict | None, signed: bool = False) -> str:
+    """A statistic with its 95% interval, "71.5% (65.0% to 78.0%)"; "-" when there is none."""
+    if not m or m["value"] is None:
+        return "-"
+    lo, hi = m["ci95"]
+    return f"{percent(m['value'], signed)} ({percent(lo, signed)} to {percent(hi, signed)})"
+
+
+def signed_pct(d: dict) -> str:
+    """A difference with its interval in whole percent, "+18% (+10% to +26%)"."""
+    if d["value"] is None:
+        return "-"
+    return f"{d['value']:+.0%} ({d['ci95'][0]:+.0%} to {d['ci95'][1]:+.0%})"
+
+
+def elo(value: float, ci: list[float]) -> str:
+    return f"{value:.0f} ({ci[0]:.0f}-{ci[1]:.0f})"
