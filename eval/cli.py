@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from debate.cli import (
+from debate.cli_shared import (
     USER_ERRORS,
     MaxCost,
     MaxFailures,

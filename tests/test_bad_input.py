@@ -440,7 +440,7 @@ def test_flag_values_are_strings_where_the_field_is_a_string(tmp_path) -> None:
 
 
 def test_a_bare_api_spec_keeps_its_options() -> None:
-    from debate.cli import parse_debater
+    from debate.cli_shared import parse_debater
 
     spec = "openai:m@http://h/v1?concurrency=8&max_retries=2"
     assert parse_debater(spec) == {"name": "openai-m@http---h-v1?concurrency=8&max_retries=2",
