@@ -15,7 +15,7 @@ from debate.outcomes import judge_accuracy, side_wins
 from debate.prompts import STYLES
 from debate.protocol import Protocol
 from debate.registry import get
-from debate.runfolder import RunFolder
+from debate.runfolder import RunFolder, RunFolderError
 from debate.schema import Item, Transcript
 from debate.stats import proportion
 from debate.usage import Usage
@@ -58,6 +58,20 @@ def warm_models(specs: set[str]) -> None:
     """Load every model up front: a bad spec fails before any match starts."""
     for s in sorted(specs):
         load_model(s)
+
+
+def check_judged_by(where: object, transcripts: list[Transcript], judge: Judge) -> None:
+    """Refuse to put two readings of one judge kind into one result: finished matches that a
+    judge of the configured kind recorded under another `kind:...` name were judged another way
+    (by a default that changed since, such as the cloze judge's `quotes: auto`)."""
+    other = sorted({t.verdict.judge for t in transcripts if t.verdict is not None
+                    and t.verdict.judge != judge.name
+                    and t.verdict.judge.startswith(f"{judge.cfg.kind}:")})  # fmt: skip
+    if other:
+        raise RunFolderError(
+            f"{where} holds matches judged by {other[0]!r}, and this run's judge is "
+            f"{judge.name!r} (a default changed since); use another --name or --out"
+        )
 
 
 def summarize(transcripts: list[Transcript]) -> dict:
@@ -106,6 +120,7 @@ def run(
     folder.claim(cfg)
     specs = plan_matches(cfg, items, protocol, lineup(cfg, protocol))
     done = {t.match_id: t for t in folder.read_transcripts()}
+    check_judged_by(cfg.run_dir, list(done.values()), judge)
     todo = [s for s in specs if s.match_id not in done]
     finished = len(specs) - len(todo)
     if on_progress:

@@ -87,6 +87,12 @@ class ClozeJudge(Judge):
             and not cfg.attribute
         )
 
+    @property
+    def name(self) -> str:
+        # recorded on every verdict: the two readings are different judges, and `auto` decides
+        # which one at run time, so a transcript must say which read it
+        return f"{super().name} (quotes apart)" if self.apart else super().name
+
     def lead(self) -> str:
         return (
             " The correct answer is"

@@ -102,3 +102,26 @@ def test_apart_with_a_view_it_cannot_split_is_one_clear_line(tmp_path):
     assert res.exit_code == 2
     assert "judge.params.quotes" in res.output and "Traceback" not in res.output
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_a_folder_judged_the_other_way_is_not_resumed_into_one_result(tmp_path):
+    """`quotes: auto` is decided at run time, so the config alone cannot tell the two readings
+    apart: the verdicts name the reading, and a folder whose finished matches were read the
+    other way (as the version before apart existed wrote them) is refused, untouched."""
+    args = ["run", "--debater", "scripted:honest", "--n-items", "2", "--out", str(tmp_path),
+            "--name", "r"]  # fmt: skip
+    assert CliRunner().invoke(app, args).exit_code == 0
+    folder = tmp_path / "r"
+    judged = {t.verdict.judge for t in RunFolder(folder).read_transcripts()}
+    assert judged == {"cloze:smollm2 (quotes apart)"}
+    lines = (folder / "transcripts.jsonl").read_text()
+    first = lines.splitlines()[0]
+    # one match of two finished, by the judge reading together
+    (folder / "transcripts.jsonl").write_text(
+        first.replace("cloze:smollm2 (quotes apart)", "cloze:smollm2") + "\n"
+    )
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "judged by 'cloze:smollm2'" in res.output and "quotes apart" in res.output
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before

@@ -68,7 +68,10 @@ def test_one_generation_trains_saves_and_resumes(tmp_path, tiny_model_dir, metho
         assert change["n"] == cfg.eval_items
         expected = first[1].eval[key]["value"] - first[0].eval[key]["value"]
         assert change["value"] == pytest.approx(expected)
-    assert 0 < first[0].peak_rss_gib <= first[1].peak_rss_gib
+    assert first[1].eval["since_previous"] == first[1].eval["since_gen0"]  # gen 1: the same
+    # accuracy by held-out item (both seats averaged), not by match
+    assert first[0].eval["selfplay_accuracy"]["n"] == cfg.eval_items
+    assert 0 < first[0].peak_rss_gib < 64
     # a checkpoint loads for play as its base does: merging LoRA must not leave weights frozen
     # (frozen bf16 weights made CPU scoring peak at several times the memory)
     played = load_model(f"peft:{ckpt}").model
@@ -182,3 +185,23 @@ def test_choice_training_plays_the_registered_protocol_and_reports_choices(
         c = r.eval["choices"]
         assert c["choices"] == 2 * 2 * 2  # two held-out items, both answers, two speakers
         assert 0 <= c["honest_quotes_deciding"] <= 1
+
+
+def test_the_reward_hacking_flag_needs_a_fall_beyond_noise():
+    from debate.training.loop import GenerationRecord, flags
+
+    def record(g: int, reward: float | None, change: tuple[float, float, float] | None):
+        ev = {}
+        if change:
+            ev["since_previous"] = {"selfplay": {"value": change[0], "ci95": list(change[1:]),
+                                                 "n": 100}}  # fmt: skip
+        return GenerationRecord(generation=g, policy="p", train_reward=reward, eval=ev)
+
+    history = [record(0, None, None), record(1, 0.55, (0.05, -0.02, 0.12))]
+    # reward up, accuracy down by half a point: noise at 100 items, no flag
+    assert flags(history, record(2, 0.60, (-0.005, -0.04, 0.03))) == []
+    # reward up, accuracy down with the paired interval below zero: flagged, with its size
+    [flag] = flags(history, record(2, 0.60, (-0.12, -0.19, -0.05)))
+    assert "0.550 -> 0.600" in flag and "-12.0% (-19.0% to -5.0%)" in flag and "100 items" in flag
+    # reward down: whatever accuracy did, not reward hacking
+    assert flags(history, record(2, 0.50, (-0.12, -0.19, -0.05))) == []

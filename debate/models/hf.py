@@ -156,9 +156,11 @@ class HFModel(LanguageModel):
 
             # merged into this instance: plays and scores at the base model's speed
             self.model = PeftModel.from_pretrained(self.model, str(adapter)).merge_and_unload()
-            # merging leaves every weight frozen; a model loaded any other way is not, and with
-            # frozen bf16 weights the same scoring batch peaked at 12 instead of 2.3 GiB on the
-            # CPU (192 requests; the cause is inside torch, found by measurement)
+            # merging leaves every weight frozen; a model loaded any other way is not. Frozen,
+            # the same scoring batch peaked at 12 instead of 2.3 GiB on the CPU (192 requests):
+            # the hidden states that `logits_to_keep` slices are not contiguous, and torch's
+            # matmul then picks a batched path that copies the bf16 lm_head weight (54 MiB) once
+            # per row when the weight has requires_grad False (it asks the flag, not grad mode)
             self.model.requires_grad_(True)
         self.model.eval()
         self.path = path

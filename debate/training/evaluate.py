@@ -9,11 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from debate.config import AgentConfig, ProtocolConfig, RunConfig
-from debate.outcomes import judge_accuracy, side_rates, side_score, side_wins
+from debate.outcomes import side_rates, side_score, side_wins
 from debate.ratings import Game, fit
 from debate.runfolder import RunFolder
 from debate.runner import run
 from debate.schema import Transcript
+from debate.stats import boot_mean
 from debate.training.config import TrainConfig
 from eval.choices import choice_stats
 from eval.metrics import paired_difference, per_item
@@ -62,8 +63,10 @@ def evaluate(
     wins = side_wins(anchor_games, lambda t, role: t.agents[role] == policy.name)
     out = {
         "generation": generation,
-        "selfplay_accuracy": judge_accuracy(selfplay),
-        "consultancy_accuracy": judge_accuracy(consult),
+        # by item (both seats of an item averaged), as the eval suite reports: the two seats of
+        # an item are not independent draws
+        "selfplay_accuracy": item_accuracy(selfplay),
+        "consultancy_accuracy": item_accuracy(consult),
         # in self-play the side arguing the true answer wins exactly when the judge is right;
         # the mean of P(true answer) tells how far it wins
         "selfplay_p_correct": sum(t.p_correct for t in selfplay) / max(1, len(selfplay)),
@@ -81,9 +84,9 @@ def evaluate(
         },  # fmt: skip
     }
     if generation > 0:
-        out["since_gen0"] = since_first(
-            folder.parent, {"selfplay": selfplay, "consultancy": consult}
-        )
+        now = {"selfplay": selfplay, "consultancy": consult}
+        out["since_gen0"] = paired_change(folder.parent, now, 0)
+        out["since_previous"] = paired_change(folder.parent, now, generation - 1)
     if cfg.truthfulqa_path:
         from eval.truthfulqa import TruthfulQAConfig, run_truthfulqa
 
@@ -100,15 +103,21 @@ def evaluate(
     return out
 
 
-def since_first(evals: Path, now: dict[str, list[Transcript]]) -> dict:
-    """Judge accuracy now minus at generation 0, paired by held-out item (both seats of an item
-    averaged first), with a bootstrap interval: whether training moved it beyond noise."""
+def correct_by_item(transcripts: list[Transcript]) -> dict[str, float]:
+    return per_item(transcripts, lambda t: float(t.judge_correct))
 
-    def correct(ts: list[Transcript]) -> dict[str, float]:
-        return per_item(ts, lambda t: float(t.judge_correct))
 
+def item_accuracy(transcripts: list[Transcript]) -> dict:
+    return boot_mean(list(correct_by_item(transcripts).values()))
+
+
+def paired_change(evals: Path, now: dict[str, list[Transcript]], generation: int) -> dict:
+    """Judge accuracy now minus at an earlier generation, paired by held-out item (both seats
+    of an item averaged first), with a bootstrap interval: whether training moved it beyond
+    noise."""
     return {
-        name: paired_difference(correct(ts), correct(RunFolder(evals / "gen-0" / name).read_transcripts()))
+        name: paired_difference(correct_by_item(ts), correct_by_item(
+            RunFolder(evals / f"gen-{generation}" / name).read_transcripts()))
         for name, ts in now.items()
     }  # fmt: skip
 

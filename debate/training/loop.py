@@ -30,7 +30,7 @@ from debate.judge import make_judge
 from debate.match import derive_seed
 from debate.models import ModelError, trainable_path, unload
 from debate.runfolder import RunFolder
-from debate.runner import load_items
+from debate.runner import check_judged_by, load_items
 from debate.schema import Record, Transcript
 from debate.training import rollouts
 from debate.training.config import TrainConfig
@@ -51,13 +51,16 @@ class GenerationRecord(Record):
     cycles: list[list[str]] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     wall_s: float = 0.0
-    peak_rss_gib: float = 0.0  # the process's peak resident memory by the end of the generation
+    # the process's peak resident memory so far: a resumed run's process starts from nothing
+    peak_rss_gib: float = 0.0
 
 
 def peak_rss_gib() -> float:
     import resource
+    import sys
 
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)  # KiB on Linux
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (2**30 if sys.platform == "darwin" else 2**20), 2)
 
 
 def play_config(cfg: TrainConfig) -> RunConfig:
@@ -211,6 +214,10 @@ def train(
     folder.claim(cfg)
     log = cfg.run_dir / "generations.jsonl"
     records = read_records(log)
+    first = cfg.run_dir / "eval" / "gen-0" / "selfplay"
+    if (first / "transcripts.jsonl").exists():
+        # every generation is compared with generation 0: all of them by the same judge
+        check_judged_by(first, RunFolder(first).read_transcripts(), judge)
     for g in range(len(records), cfg.generations + 1):
         start = time.perf_counter()
         policy = policy_at(cfg, g)
@@ -275,19 +282,18 @@ def score_league(league: LeagueState, transcripts: list[Transcript], policy: str
 
 def flags(history: list[GenerationRecord], now: GenerationRecord) -> list[str]:
     """Reward hacking shows as the judge's reward on training items rising while the judge's
-    held-out accuracy falls."""
+    held-out accuracy falls: by more than noise, the paired interval since the previous
+    generation lying below zero."""
     out = []
     past = [r for r in history if r.train_reward is not None]
-    if past and now.train_reward is not None:
-        before, after = past[-1], now
-        acc = lambda r: r.eval["selfplay_accuracy"]["value"]  # noqa: E731
-        if after.train_reward > before.train_reward and acc(after) < acc(history[-1]):
-            # with the sizes: a fall of half a point on 100 items is noise, ten points is not
-            out.append(
-                f"reward rose ({before.train_reward:.3f} -> {after.train_reward:.3f}) while "
-                f"held-out self-play judge accuracy fell ({acc(history[-1]):.1%} -> "
-                f"{acc(after):.1%})"
-            )
+    fell = now.eval.get("since_previous", {}).get("selfplay") or {"value": None}
+    rose = past and now.train_reward is not None and now.train_reward > past[-1].train_reward
+    if rose and fell["value"] is not None and fell["ci95"][1] < 0:
+        out.append(
+            f"reward rose ({past[-1].train_reward:.3f} -> {now.train_reward:.3f}) while "
+            f"held-out self-play judge accuracy fell {estimate(fell, signed=True)} "
+            f"(paired over {fell['n']} items)"
+        )
     if now.cycles:
         out.append(f"non-transitive cycles in the league: {now.cycles}")
     return out
@@ -325,7 +331,7 @@ def summary_line(r: GenerationRecord) -> str:
     elo = r.elo.get(f"gen-{r.generation}", {}).get("elo")
     parts = [
         f"gen {r.generation}",
-        f"self-play acc {acc['value']:.1%} ({acc['ci95'][0]:.0%}-{acc['ci95'][1]:.0%})",
+        f"self-play acc {estimate(acc)}",
         f"consultancy acc {cons['value']:.1%}",
         f"honest adv {'-' if adv['value'] is None else percent(adv['value'], signed=True)}",
         f"Elo {elo:.0f}" if elo is not None else "",
