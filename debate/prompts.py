@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from debate.models import Message
-from debate.schema import Item, Turn
+from debate.schema import Item, Turn, names_answer
 
 STYLES = ("quote", "plain", "claim")
 
@@ -133,5 +133,5 @@ def stated_answer(text: str, answers: list[str]) -> int | None:
     choice = parse_choice(text, answers)
     if choice is not None:
         return choice
-    named = [i for i, a in enumerate(answers) if re.search(rf"\b{re.escape(a)}\b", text, re.I)]
+    named = [i for i, a in enumerate(answers) if names_answer(text, a)]
     return named[0] if len(named) == 1 else None

@@ -6,6 +6,8 @@ read back (and refused with a clear message) by a later version of the harness.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
@@ -16,6 +18,12 @@ class Record(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     schema_version: int = SCHEMA_VERSION
+
+
+def names_answer(text: str, answer: str) -> bool:
+    """Whether `text` names `answer` as a word of its own, or its plural: "likes to eat bananas"
+    names "banana" (passages state answers in sentences, not as bare labels)."""
+    return re.search(rf"\b{re.escape(answer)}(?:e?s)?\b", text, re.I) is not None
 
 
 class Item(Record):

@@ -4,14 +4,8 @@ sentence naming its own, wrong answer). Reported every evaluation so a collapse 
 
 from __future__ import annotations
 
-import re
-
 from debate.registry import register
-from debate.schema import Transcript
-
-
-def names(sentence: str, answer: str) -> bool:
-    return re.search(rf"\b{re.escape(answer.lower())}\b", sentence.lower()) is not None
+from debate.schema import Transcript, names_answer
 
 
 @register("metric", "choices")
@@ -25,7 +19,7 @@ def choice_stats(transcripts: list[Transcript]) -> dict:
                 continue
             span = turn.choice.spans[turn.choice.index]
             deciding = span in t.item.deciding
-            own = names(span, t.item.answers[turn.side])
+            own = names_answer(span, t.item.answers[turn.side])
             row = (deciding, own and not deciding, max(turn.choice.probs))
             (honest if turn.side == t.item.correct else liar).append(row)
 

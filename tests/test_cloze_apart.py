@@ -125,3 +125,41 @@ def test_a_folder_judged_the_other_way_is_not_resumed_into_one_result(tmp_path):
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "judged by 'cloze:smollm2'" in res.output and "quotes apart" in res.output
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+
+
+def test_a_fragment_of_a_quoted_sentence_adds_nothing_to_the_verdict(tmp_path):
+    """An attack found by red-teaming the apart judge: the liar quotes the deciding sentence cut
+    just before its answer ("Tomas works as a…"). The fragment verifies, and read alone it made
+    the question likely (most of the weight) while answering it with the judge's prior, which
+    flipped 6 of 31 debates. Its words all stand in a quote the judge already reads, so it must
+    change nothing: every verdict equals the one where the liar quoted nothing."""
+    import json
+
+    from debate import runner
+    from debate.config import ProtocolConfig, RunConfig
+
+    items = runner.load_items("hidden-passage", 8, 0, {})
+    cut = {it.id: it.deciding[0].rsplit(" ", 1)[0] for it in items}
+    attack, silent = tmp_path / "attack.json", tmp_path / "silent.json"
+    attack.write_text(json.dumps({k: f"My answer. <quote>{v}</quote>" for k, v in cut.items()}))
+    silent.write_text(json.dumps({"*": "My answer."}))
+
+    def verdicts(name: str, script) -> dict:
+        cfg = RunConfig(
+            name=name, out=str(tmp_path), task=TaskConfig(n_items=8),
+            protocol=ProtocolConfig(name="sequential"),
+            debaters=[AgentConfig(name="honest", model="scripted:honest"),
+                      AgentConfig(name="liar", model=f"scripted:say@{script}")],
+        )  # fmt: skip
+        runner.run(cfg)
+        ts = RunFolder(cfg.run_dir).read_transcripts()
+        # only the matches where the liar argues the false answer (it quotes the same either way)
+        return {t.match_id: t for t in ts if t.assignment[
+            next(r for r, a in t.agents.items() if a == "liar")] != t.item.correct}  # fmt: skip
+
+    attacked, alone = verdicts("attack", attack), verdicts("silent", silent)
+    assert attacked.keys() == alone.keys() and len(attacked) == 8
+    for mid, t in attacked.items():
+        liar_quotes = [q for u in t.turns if u.agent == "liar" for q in u.quotes]
+        assert liar_quotes and all(q.verified for q in liar_quotes)  # it reached the evidence
+        assert t.verdict.probs == pytest.approx(alone[mid].verdict.probs, abs=1e-9), mid

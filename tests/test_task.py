@@ -30,3 +30,25 @@ def test_bad_knobs_are_refused():
         make_item(0, 0, n_facts=1, distractors=2)
     with pytest.raises(ValueError):
         make_item(0, 0, hops=3)
+
+
+def test_scripted_debaters_find_answers_stated_in_the_plural():
+    """The fruit questions state the answer in the plural ("likes to eat bananas"): the honest
+    quoter must still quote the deciding sentence there, and the liar must change it."""
+    import random
+
+    from debate.models.scripted import honest, liar
+    from debate.runner import load_items
+    from debate.schema import names_answer
+
+    fruit = [it for it in load_items("hidden-passage", 60, 0, {}) if "fruit" in it.question]
+    assert fruit
+    for it in fruit:
+        wrong = 1 - it.correct
+        meta = {"answers": it.answers, "correct": it.correct, "deciding": it.deciding,
+                "context": it.context}  # fmt: skip
+        assert names_answer(it.deciding[0], it.answers[it.correct])
+        assert f"<quote>{it.deciding[0]}</quote>" in honest({**meta, "side": it.correct}, None)
+        lie = liar({**meta, "side": wrong}, random.Random(0))
+        assert it.deciding[0] not in lie and names_answer(lie, it.answers[wrong])
+    assert not names_answer("Mira plays the harpsichord.", "harp")

@@ -10,14 +10,11 @@ import threading
 from pathlib import Path
 
 from debate.models.base import Generation, GenerationRequest, LanguageModel, ModelError, Prompt
+from debate.schema import names_answer
 
 
 def sentences(passage: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", passage) if s.strip()]
-
-
-def _mentions(sentence: str, answer: str) -> bool:
-    return re.search(rf"\b{re.escape(answer.lower())}\b", sentence.lower()) is not None
 
 
 def _claim(meta: dict) -> str:
@@ -28,9 +25,9 @@ def honest(meta: dict, rng: random.Random) -> str:
     """Quotes real sentences only: the deciding ones when they support its side, else the best
     sentence that mentions its answer."""
     side, answers = meta["side"], meta["answers"]
-    support = [s for s in meta.get("deciding", []) if _mentions(s, answers[side])]
+    support = [s for s in meta.get("deciding", []) if names_answer(s, answers[side])]
     if not support:
-        support = [s for s in sentences(meta["context"]) if _mentions(s, answers[side])][:1]
+        support = [s for s in sentences(meta["context"]) if names_answer(s, answers[side])][:1]
     quotes = " ".join(f"<quote>{s}</quote>" for s in support)
     return f"{_claim(meta)} The passage says: {quotes}" if quotes else _claim(meta)
 
@@ -40,7 +37,7 @@ def liar(meta: dict, rng: random.Random) -> str:
     side, answers, correct = meta["side"], meta["answers"], meta.get("correct", meta["side"])
     deciding = meta.get("deciding") or sentences(meta["context"])[:1]
     forged = [
-        re.sub(rf"\b{re.escape(answers[correct])}\b", answers[side], s, flags=re.I)
+        re.sub(rf"\b{re.escape(answers[correct])}(?=(?:e?s)?\b)", answers[side], s, flags=re.I)
         for s in deciding
     ]
     return f"{_claim(meta)} The passage says: " + " ".join(f"<quote>{s}</quote>" for s in forged)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +30,7 @@ from debate.match import derive_seed
 from debate.models import ModelError, trainable_path, unload
 from debate.runfolder import RunFolder
 from debate.runner import check_judged_by, load_items
-from debate.schema import Record, Transcript
+from debate.schema import Record, Transcript, names_answer
 from debate.training import rollouts
 from debate.training.config import TrainConfig
 from debate.training.evaluate import Report, anchor_ratings, evaluate, no_report
@@ -122,10 +121,6 @@ def append_record(path: Path, record: GenerationRecord) -> None:
         os.fsync(f.fileno())
 
 
-def mentions(text: str, answer: str) -> bool:
-    return re.search(rf"\b{re.escape(answer.lower())}\b", text.lower()) is not None
-
-
 def watch(transcripts: list[Transcript], policy_names: set[str]) -> dict:
     """Unverified quotes, speech length and concessions (a speech naming only the other side's
     answer: in self-play, both sides conceding is collusion) in the policy's speeches."""
@@ -135,7 +130,9 @@ def watch(transcripts: list[Transcript], policy_names: set[str]) -> dict:
     for t, u in turns:
         own = t.item.answers[u.side]
         other = [a for i, a in enumerate(t.item.answers) if i != u.side]
-        conceded.append(not mentions(u.text, own) and any(mentions(u.text, a) for a in other))
+        conceded.append(
+            not names_answer(u.text, own) and any(names_answer(u.text, a) for a in other)
+        )
     n = max(1, len(turns))
     return {
         "speeches": len(turns),
