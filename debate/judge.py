@@ -33,12 +33,12 @@ EVIDENCE_HEADER = (
 def attributed_evidence(turns, answers: list[str]) -> str:
     """Each verified quote once, under the answer of the side that first quoted it."""
     by_side: dict[str, list[str]] = {}
-    seen: set[str] = set()
+    unread = set(verified_quotes(turns))  # each once, fragments of another quote left out
     for t in turns:
         for q in (verified_text(q) for q in t.quotes if q.verified):
-            if q in seen:
+            if q not in unread:
                 continue
-            seen.add(q)
+            unread.discard(q)
             who = f'the side arguing "{answers[t.side]}"' if t.side is not None else "a speaker"
             by_side.setdefault(who, []).append(q)
     if not by_side:

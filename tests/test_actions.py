@@ -138,3 +138,9 @@ def test_attributed_evidence_names_the_side_that_quoted_it():
     ]  # unverified quotes never reach the judge; a repeated quote counts for its first side;
     # each quote on its own line, so two never read as one statement
     assert attributed_evidence([], ["cat", "dog"]).endswith("none was quoted.")
+    # a fragment of a quote already read adds nothing, whoever quoted it and in what order
+    cut = [turn(1, ("Mira has a pet…", True)), *turns, turn(1, ("…pet dog.", True))]
+    assert attributed_evidence(cut, ["cat", "dog"]) == attributed_evidence(turns, ["cat", "dog"])
+    from debate.judge import verified_quotes
+
+    assert verified_quotes(cut) == ["Mira has a pet cat.", "Omar has a pet dog."]
