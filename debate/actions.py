@@ -26,7 +26,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from debate.config import JudgeConfig
-from debate.evidence import mark_quotes
+from debate.evidence import Passage, check_quote, mark_quotes
 from debate.models import GenerationRequest, ScoreRequest, load_model
 from debate.models.base import render_plain
 from debate.schema import Sampling, SpanChoice, Turn
@@ -38,10 +38,22 @@ if TYPE_CHECKING:
 QUOTE = "<quote>"
 
 
-def passage_spans(passage: str) -> list[str]:
-    """The passage's sentences, in order, each once."""
+def passage_spans(passage: str, unit: str = "sentences") -> list[str]:
+    """The passage's sentences, in order, each once. With `clauses`, each sentence is followed by
+    its clauses (split at , ; :) that verify as quotes on their own: a clause that would leave
+    out a negation of its sentence does not, and is not offered."""
     found = (s.strip() for s in re.split(r"(?<=[.!?])\s+", passage))
-    return list(dict.fromkeys(s for s in found if s))
+    sentences = list(dict.fromkeys(s for s in found if s))
+    if unit == "sentences":
+        return sentences
+    read = Passage(passage)
+    spans = []
+    for sentence in sentences:
+        spans.append(sentence)
+        clauses = [c.strip().rstrip(",;:") for c in re.split(r"(?<=[,;:])\s+", sentence)]
+        if len(clauses) > 1:
+            spans += [c for c in clauses if c and check_quote(c, read).verified]
+    return list(dict.fromkeys(spans))
 
 
 def choice_distribution(scores: list[float], temperature: float) -> list[float]:
@@ -114,7 +126,7 @@ async def choose_speech(m: Match, role: str, round: int, sees: list[Turn] | None
 
     agent, side = m.agents[role], m.transcript.assignment[role]
     start = time.perf_counter()
-    spans = passage_spans(m.item.context)
+    spans = passage_spans(m.item.context, agent.spans)
     if agent.choose_by == "self":
         scores = await self_scores(m, role, sees, spans)
     else:

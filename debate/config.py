@@ -40,7 +40,8 @@ class AgentConfig(Strict):
     # read by the debater's own model as a passage-blind cloze judge
     choose_by: Literal["self", "judge", "blind"] = "judge"
     choice_temperature: float = Field(0.3, ge=0.0)  # 0 = always the best-scored span
-    spans: Literal["sentences"] = "sentences"
+    # what can be chosen: whole sentences, or also their clauses (split at , ; :)
+    spans: Literal["sentences", "clauses"] = "sentences"
     choice_text_tokens: int = Field(0, ge=0)  # free text written after the chosen quote
 
     def chooses(self) -> bool:

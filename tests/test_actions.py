@@ -144,3 +144,35 @@ def test_attributed_evidence_names_the_side_that_quoted_it():
     from debate.judge import verified_quotes
 
     assert verified_quotes(cut) == ["Mira has a pet cat.", "Omar has a pet dog."]
+
+
+@pytest.mark.slow
+def test_clause_spans_offer_the_parts_of_a_sentence_that_verify(tmp_path, tiny_model_dir):
+    import json
+
+    passage = "Mira has a cat, and Omar has a dog. Omar owns a dog, not a cat. Ines lives in Lima."
+    # "Omar owns a dog" would leave the sentence's "not" out: it does not verify, so not offered
+    assert passage_spans(passage, "clauses") == [
+        "Mira has a cat, and Omar has a dog.", "Mira has a cat", "and Omar has a dog.",
+        "Omar owns a dog, not a cat.", "not a cat.", "Ines lives in Lima.",
+    ]  # fmt: skip
+    assert passage_spans(passage) == passage_spans(passage, "sentences")
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"article": passage, "question": "Who has a cat?",
+                                "options": ["mira", "omar"], "answer": 0}) + "\n")  # fmt: skip
+    spec = f"hf:{tiny_model_dir}"
+    cfg = RunConfig(
+        out=str(tmp_path), judge=JudgeConfig(model=spec),
+        task=TaskConfig(name="quality", n_items=1, params={"path": str(path)}),
+        debaters=[AgentConfig(name="c", model=spec, speech="choose", choose_by="self",
+                              spans="clauses", choice_temperature=50.0)],
+    )  # fmt: skip
+    run(cfg)
+    turns = [u for t in RunFolder(cfg.run_dir).read_transcripts() for u in t.turns]
+    assert len(turns) == 4  # both side assignments, two speeches each
+    for u in turns:
+        assert u.choice.spans == passage_spans(passage, "clauses")
+        assert u.text == f"<quote>{u.choice.spans[u.choice.index]}</quote>"
+        assert [q.verified for q in u.quotes] == [True]
+    # hot sampling over 6 spans: a clause (not only whole sentences) is chosen at some point
+    assert any(u.choice.index in (1, 2, 4) for u in turns)
