@@ -26,7 +26,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from debate.config import JudgeConfig
-from debate.evidence import Passage, check_quote, mark_quotes
+from debate.evidence import Passage, check_quote, mark_quotes, sentences
 from debate.models import GenerationRequest, ScoreRequest, load_model
 from debate.models.base import render_plain
 from debate.schema import Sampling, SpanChoice, Turn
@@ -42,13 +42,12 @@ def passage_spans(passage: str, unit: str = "sentences") -> list[str]:
     """The passage's sentences, in order, each once. With `clauses`, each sentence is followed by
     its clauses (split at , ; :) that verify as quotes on their own: a clause that would leave
     out a negation of its sentence does not, and is not offered."""
-    found = (s.strip() for s in re.split(r"(?<=[.!?])\s+", passage))
-    sentences = list(dict.fromkeys(s for s in found if s))
+    whole = list(dict.fromkeys(sentences(passage)))
     if unit == "sentences":
-        return sentences
+        return whole
     read = Passage(passage)
     spans = []
-    for sentence in sentences:
+    for sentence in whole:
         spans.append(sentence)
         clauses = [c.strip().rstrip(",;:") for c in re.split(r"(?<=[,;:])\s+", sentence)]
         if len(clauses) > 1:

@@ -133,6 +133,15 @@ def words(text: str) -> list[Word]:
     return out
 
 
+def sentences(text: str) -> list[str]:
+    """The text's sentences in order, where `words` ends them (a "…" that ends a fragment too)."""
+    out, start = [], 0
+    for m in SENTENCE_END_RE.finditer(text):
+        out.append(text[start : m.end()].strip())
+        start = m.end()
+    return [s for s in [*out, text[start:].strip()] if s]
+
+
 def one_edit(a: str, b: str) -> bool:
     """True when b is a, one letter added, dropped, changed, or two neighbours swapped."""
     if a == b or abs(len(a) - len(b)) > 1:

@@ -4,18 +4,24 @@ the command line print the same number the same way."""
 from __future__ import annotations
 
 
+def zeroed(fraction: float, decimals: int) -> float:
+    """0.0 for a fraction that prints as zero percent with `decimals` decimals: so that it never
+    prints as -0%."""
+    return 0.0 if abs(fraction) < 0.5 * 10 ** -(decimals + 2) else fraction
+
+
 def pct(p: dict) -> str:
     """A rate with its interval in whole percent, "71% (65-78%)"."""
     if p["value"] is None:
         return "-"
-    lo, hi = p["ci95"]
-    return f"{p['value']:.0%} ({lo:.0%}-{hi:.0%})"
+    value, lo, hi = (zeroed(x, 0) for x in (p["value"], *p["ci95"]))
+    return f"{value:.0%} ({lo:.0%}-{hi:.0%})"
 
 
 def percent(fraction: float, signed: bool = False) -> str:
     """A fraction as a percentage with one decimal; a value that rounds to zero prints as 0.0%,
     never -0.0%."""
-    value = round(fraction, 3) + 0.0
+    value = zeroed(fraction, 1)
     return f"{value:+.1%}" if signed else f"{value:.1%}"
 
 
@@ -31,7 +37,8 @@ def signed_pct(d: dict) -> str:
     """A difference with its interval in whole percent, "+18% (+10% to +26%)"."""
     if d["value"] is None:
         return "-"
-    return f"{d['value']:+.0%} ({d['ci95'][0]:+.0%} to {d['ci95'][1]:+.0%})"
+    value, lo, hi = (zeroed(x, 0) for x in (d["value"], *d["ci95"]))
+    return f"{value:+.0%} ({lo:+.0%} to {hi:+.0%})"
 
 
 def elo(value: float, ci: list[float]) -> str:

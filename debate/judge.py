@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-import re
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from debate.config import JudgeConfig, Strict, parse_options
-from debate.evidence import sanitize
+from debate.evidence import sanitize, sentences
+from debate.evidence import words as passage_words
 from debate.models import Message
 from debate.prompts import LABELS, render_history
 from debate.schema import QuoteCheck, Verdict
@@ -82,13 +82,17 @@ def judge_view(
 
 
 def verified_quotes(turns) -> list[str]:
-    """The passage's text of every verified quote, each once, in the order first quoted. A quote
-    whose words stand, in order, inside another quote is left out: it tells the judge nothing
-    that quote does not, and read alone it can mislead (a sentence cut just before its answer,
-    "Tomas works as a…", makes "What does Tomas work as?" likely and answers it with the judge's
-    prior: the apart judge gave it 0.83 of the weight against the sentence it was cut from)."""
-    quotes = list(dict.fromkeys(verified_text(q) for t in turns for q in t.quotes if q.verified))
-    words = [re.findall(r"\w+", q.lower()) for q in quotes]
+    """The passage's text of every verified quote, sentence by sentence, each once, in the order
+    first quoted. A quote whose words stand, in order, inside another quote is left out: it tells
+    the judge nothing that quote does not, and read alone it can mislead (a sentence cut just
+    before its answer, "Tomas works as a…", makes "What does Tomas work as?" likely and answers
+    it with the judge's prior: the apart judge gave it 0.83 of the weight against the sentence
+    it was cut from)."""
+    # a quote of several whole sentences is read as those sentences: one long quote must not
+    # hold, and so hide, the sentence the other side quoted
+    quotes = list(dict.fromkeys(s for t in turns for q in t.quotes if q.verified
+                                for s in sentences(verified_text(q))))  # fmt: skip
+    words = [[w.key for w in passage_words(q)] for q in quotes]
     return [q for i, q in enumerate(quotes)
             if not any(j != i and inside(words[i], words[j]) and (words[i] != words[j] or j < i)
                        for j in range(len(quotes)))]  # fmt: skip

@@ -70,7 +70,8 @@ def check_judged_by(where: object, transcripts: list[Transcript], judge: Judge) 
     if other:
         raise RunFolderError(
             f"{where} holds matches judged by {other[0]!r}, and this run's judge is "
-            f"{judge.name!r} (a default changed since); use another --name or --out"
+            f"{judge.name!r}: its default changed since they were played (a folder written before "
+            "judges named their reading cannot say how it was judged); use another --name or --out"
         )
 
 

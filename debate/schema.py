@@ -22,8 +22,10 @@ class Record(BaseModel):
 
 def names_answer(text: str, answer: str) -> bool:
     """Whether `text` names `answer` as a word of its own, or its plural: "likes to eat bananas"
-    names "banana" (passages state answers in sentences, not as bare labels)."""
-    return re.search(rf"\b{re.escape(answer)}(?:e?s)?\b", text, re.I) is not None
+    names "banana" (passages state answers in sentences, not as bare labels). Short answers get
+    no plural: "it" is not named by "its", nor "a" by "as"."""
+    plural = "(?:e?s)?" if len(answer) >= 3 else ""
+    return re.search(rf"\b{re.escape(answer)}{plural}\b", text, re.I) is not None
 
 
 class Item(Record):

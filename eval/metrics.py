@@ -10,7 +10,7 @@ import numpy as np
 from debate.outcomes import side_rates, side_wins
 from debate.registry import register
 from debate.schema import Transcript, Verdict
-from debate.stats import boot_mean, proportion
+from debate.stats import boot_mean, proportion, sign_test
 
 
 def order_correct(t: Transcript) -> float:
@@ -33,10 +33,12 @@ def per_item(transcripts: list[Transcript], value) -> dict[str, float]:
 
 
 def paired_difference(a: dict[str, float], b: dict[str, float], seed: int = 0) -> dict:
-    """Mean of a - b over the items both arms judged: pairing removes item difficulty from the
-    interval, which is why every arm runs on the same items."""
+    """Mean of a - b over the items both arms judged, with a bootstrap interval and an exact
+    sign test's p: pairing removes item difficulty from both, which is why every arm runs on
+    the same items."""
     common = sorted(a.keys() & b.keys())
-    return boot_mean([a[k] - b[k] for k in common], seed)
+    d = [a[k] - b[k] for k in common]
+    return {**boot_mean(d, seed), "sign_test_p": sign_test(d)}
 
 
 @register("metric", "position_bias")

@@ -144,6 +144,10 @@ def test_attributed_evidence_names_the_side_that_quoted_it():
     from debate.judge import verified_quotes
 
     assert verified_quotes(cut) == ["Mira has a pet cat.", "Omar has a pet dog."]
+    # a quote of the whole passage is read sentence by sentence: it cannot swallow, and so
+    # hide, the sentence the other side quoted
+    whole = [turn(1, ("Omar has a pet dog. Mira has a pet cat.", True)), turns[0]]
+    assert verified_quotes(whole) == ["Omar has a pet dog.", "Mira has a pet cat."]
 
 
 @pytest.mark.slow
@@ -156,7 +160,7 @@ def test_clause_spans_offer_the_parts_of_a_sentence_that_verify(tmp_path, tiny_m
         "Mira has a cat, and Omar has a dog.", "Mira has a cat", "and Omar has a dog.",
         "Omar owns a dog, not a cat.", "not a cat.", "Ines lives in Lima.",
     ]  # fmt: skip
-    assert passage_spans(passage) == passage_spans(passage, "sentences")
+    assert passage_spans(passage) == [passage_spans(passage, "clauses")[i] for i in (0, 3, 5)]
     path = tmp_path / "q.jsonl"
     path.write_text(json.dumps({"article": passage, "question": "Who has a cat?",
                                 "options": ["mira", "omar"], "answer": 0}) + "\n")  # fmt: skip

@@ -148,3 +148,7 @@ def test_statistics_that_round_to_zero_print_without_a_minus_sign():
     assert percent(-4e-4) == "0.0%" and percent(-6e-4) == "-0.1%"
     assert estimate({"value": 0.715, "ci95": [0.65, 0.78]}) == "71.5% (65.0% to 78.0%)"
     assert estimate({"value": None, "ci95": None}) == "-" and estimate(None) == "-"
+    from debate.formatting import pct, signed_pct
+
+    assert signed_pct({"value": -1e-17, "ci95": [-1e-3, 0.02]}) == "+0% (+0% to +2%)"
+    assert pct({"value": 0.715, "ci95": [-1e-17, 0.78]}) == "72% (0%-78%)"

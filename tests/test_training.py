@@ -68,7 +68,6 @@ def test_one_generation_trains_saves_and_resumes(tmp_path, tiny_model_dir, metho
         assert change["n"] == cfg.eval_items
         expected = first[1].eval[key]["value"] - first[0].eval[key]["value"]
         assert change["value"] == pytest.approx(expected)
-    assert first[1].eval["since_previous"] == first[1].eval["since_gen0"]  # gen 1: the same
     # accuracy by held-out item (both seats averaged), not by match
     assert first[0].eval["selfplay_accuracy"]["n"] == cfg.eval_items
     assert 0 < first[0].peak_rss_gib < 64
@@ -81,6 +80,10 @@ def test_one_generation_trains_saves_and_resumes(tmp_path, tiny_model_dir, metho
     resumed = []
     records = train(cfg, on_line=lambda r: resumed.append(r.generation))
     assert resumed == [2] and [r.generation for r in records] == [0, 1, 2]
+    # generation 2 against generation 1, paired over the same held-out items
+    acc = [r.eval["selfplay_accuracy"]["value"] for r in records]
+    assert records[2].eval["since_previous"]["selfplay"]["value"] == pytest.approx(acc[2] - acc[1])
+    assert records[2].eval["since_gen0"]["selfplay"]["value"] == pytest.approx(acc[2] - acc[0])
     assert records[1] == first[1]  # read back, not replayed
     assert (cfg.run_dir / "checkpoints" / "gen-2" / "adapter_model.safetensors").exists()
 
@@ -189,19 +192,25 @@ def test_choice_training_plays_the_registered_protocol_and_reports_choices(
 
 def test_the_reward_hacking_flag_needs_a_fall_beyond_noise():
     from debate.training.loop import GenerationRecord, flags
+    from eval.metrics import paired_difference
 
-    def record(g: int, reward: float | None, change: tuple[float, float, float] | None):
-        ev = {}
-        if change:
-            ev["since_previous"] = {"selfplay": {"value": change[0], "ci95": list(change[1:]),
-                                                 "n": 100}}  # fmt: skip
-        return GenerationRecord(generation=g, policy="p", train_reward=reward, eval=ev)
+    before = {f"i{k}": 1.0 for k in range(100)}  # held-out items, each right in both seats
 
-    history = [record(0, None, None), record(1, 0.55, (0.05, -0.02, 0.12))]
-    # reward up, accuracy down by half a point: noise at 100 items, no flag
-    assert flags(history, record(2, 0.60, (-0.005, -0.04, 0.03))) == []
-    # reward up, accuracy down with the paired interval below zero: flagged, with its size
-    [flag] = flags(history, record(2, 0.60, (-0.12, -0.19, -0.05)))
-    assert "0.550 -> 0.600" in flag and "-12.0% (-19.0% to -5.0%)" in flag and "100 items" in flag
+    def record(g: int, reward: float | None, seats_lost: int = 0):
+        now = {k: v - 0.5 * (i < seats_lost) for i, (k, v) in enumerate(before.items())}
+        change = {"selfplay": paired_difference(now, before)} if g else {}
+        return GenerationRecord(generation=g, policy="p", train_reward=reward,
+                                eval={"since_previous": change})  # fmt: skip
+
+    history = [record(0, None), record(1, 0.55)]
+    # reward up, one seat of 4 items lost and none gained: the bootstrap interval lies below
+    # zero, but such a split comes by chance one time in eight: no flag
+    four = record(2, 0.60, seats_lost=4)
+    assert four.eval["since_previous"]["selfplay"]["ci95"][1] < 0
+    assert flags(history, four) == []
+    # reward up, 12 items lost and none gained: flagged, with its size and its test
+    [flag] = flags(history, record(2, 0.60, seats_lost=12))
+    assert "0.550 -> 0.600" in flag and "-6.0%" in flag and "100 items" in flag
+    assert "p = 0.000" in flag
     # reward down: whatever accuracy did, not reward hacking
-    assert flags(history, record(2, 0.50, (-0.12, -0.19, -0.05))) == []
+    assert flags(history, record(2, 0.50, seats_lost=12)) == []

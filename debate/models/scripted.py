@@ -9,12 +9,9 @@ import re
 import threading
 from pathlib import Path
 
+from debate.evidence import sentences
 from debate.models.base import Generation, GenerationRequest, LanguageModel, ModelError, Prompt
 from debate.schema import names_answer
-
-
-def sentences(passage: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", passage) if s.strip()]
 
 
 def _claim(meta: dict) -> str:

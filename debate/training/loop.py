@@ -279,17 +279,17 @@ def score_league(league: LeagueState, transcripts: list[Transcript], policy: str
 
 def flags(history: list[GenerationRecord], now: GenerationRecord) -> list[str]:
     """Reward hacking shows as the judge's reward on training items rising while the judge's
-    held-out accuracy falls: by more than noise, the paired interval since the previous
-    generation lying below zero."""
+    held-out accuracy falls: by more than noise, held-out items lost since the previous
+    generation outnumbering those gained at p < 0.05 (sign test)."""
     out = []
     past = [r for r in history if r.train_reward is not None]
     fell = now.eval.get("since_previous", {}).get("selfplay") or {"value": None}
     rose = past and now.train_reward is not None and now.train_reward > past[-1].train_reward
-    if rose and fell["value"] is not None and fell["ci95"][1] < 0:
+    if rose and fell["value"] is not None and fell["value"] < 0 and fell["sign_test_p"] < 0.05:
         out.append(
             f"reward rose ({past[-1].train_reward:.3f} -> {now.train_reward:.3f}) while "
             f"held-out self-play judge accuracy fell {estimate(fell, signed=True)} "
-            f"(paired over {fell['n']} items)"
+            f"(paired over {fell['n']} items, sign test p = {fell['sign_test_p']:.3f})"
         )
     if now.cycles:
         out.append(f"non-transitive cycles in the league: {now.cycles}")
