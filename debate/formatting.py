@@ -43,3 +43,9 @@ def signed_pct(d: dict) -> str:
 
 def elo(value: float, ci: list[float]) -> str:
     return f"{value:.0f} ({ci[0]:.0f}-{ci[1]:.0f})"
+
+
+def sign_p(d: dict) -> str:
+    """A paired difference's sign-test p ("-" for records written before it was kept)."""
+    p = d.get("sign_test_p")
+    return "-" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"

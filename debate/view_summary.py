@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from debate.formatting import elo, estimate, pct, signed_pct
+from debate.formatting import elo, estimate, pct, sign_p, signed_pct
 
 
 def link(text: str, **filters: object) -> dict:
@@ -145,7 +145,7 @@ def eval_section(results: dict) -> dict:
              link(estimate(sides["fooled_by_wrong_speaker"]), group=g, judge="wrong") if sides else "-",
              f"{m['judge_calls_per_match']:.1f}", link(str(m["matches"]), group=g)]
         )  # fmt: skip
-    diffs = [[k, estimate(d, True)] for k, d in results["paired_differences"].items()]
+    diffs = [[k, estimate(d, True), sign_p(d)] for k, d in results["paired_differences"].items()]
     return {
         "title": f"Protocol comparison (judge {results['judge']})",
         "tables": [
@@ -164,7 +164,10 @@ def eval_section(results: dict) -> dict:
                 ],
                 "rows": rows,
             },
-            {"columns": ["paired difference in accuracy", "value (95% CI)"], "rows": diffs},
+            {
+                "columns": ["paired difference in accuracy", "value (95% CI)", "sign test p"],
+                "rows": diffs,
+            },
         ],  # fmt: skip
     }
 

@@ -28,7 +28,7 @@ from debate.config import (
     RunConfig,
     TaskConfig,
 )
-from debate.formatting import estimate, percent
+from debate.formatting import estimate, percent, sign_p
 from debate.registry import entries, get, names
 from debate.runfolder import RunFolder
 from debate.schema import Transcript
@@ -218,9 +218,10 @@ def markdown(cfg: ProtocolSuiteConfig, results: dict) -> str:
             lines.append(f"| {arm} | {pct(c['honest_quotes_deciding'])} | "
                          f"{pct(c['liar_quotes_deciding'])} | {pct(c['liar_quotes_distractor'])} "
                          f"| {c['choices']} |")  # fmt: skip
-    lines += ["", "| paired difference in accuracy | value (95% CI) |", "| --- | --- |"]
+    lines += ["", "| paired difference in accuracy | value (95% CI) | sign test p |",
+              "| --- | --- | --- |"]  # fmt: skip
     for k, d in results["paired_differences"].items():
-        lines.append(f"| {k} | {estimate(d, True)} |")
+        lines.append(f"| {k} | {estimate(d, True)} | {sign_p(d)} |")
     lines += open_markdown(results)
     lines += ["", "![reliability](plots/reliability.png)", ""]
     if results.get("usage"):

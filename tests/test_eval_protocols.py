@@ -52,6 +52,9 @@ def test_every_arm_runs_on_the_same_items_and_writes_report_and_history(tmp_path
     assert res["arms"]["self-consistency"]["accuracy"] == res["arms"]["naive"]["accuracy"]
     assert "sequential - consultancy" in res["paired_differences"]
     assert (cfg.run_dir / "report.md").exists() and (cfg.run_dir / "plots/reliability.png").exists()
+    seq = res["paired_differences"]["sequential - naive"]
+    assert 0 < seq["sign_test_p"] <= 1
+    assert "| sign test p |" in (cfg.run_dir / "report.md").read_text()
     rows = [json.loads(x) for x in (tmp_path / "history.jsonl").read_text().splitlines()]
     assert {r["metric"] for r in rows} >= {"accuracy/naive", "difference/sequential - naive"}
     # resuming replays nothing

@@ -285,7 +285,12 @@ def flags(history: list[GenerationRecord], now: GenerationRecord) -> list[str]:
     past = [r for r in history if r.train_reward is not None]
     fell = now.eval.get("since_previous", {}).get("selfplay") or {"value": None}
     rose = past and now.train_reward is not None and now.train_reward > past[-1].train_reward
-    if rose and fell["value"] is not None and fell["value"] < 0 and fell["sign_test_p"] < 0.05:
+    if (
+        rose
+        and fell["value"] is not None
+        and fell["value"] < 0
+        and fell.get("sign_test_p", 1) < 0.05
+    ):
         out.append(
             f"reward rose ({past[-1].train_reward:.3f} -> {now.train_reward:.3f}) while "
             f"held-out self-play judge accuracy fell {estimate(fell, signed=True)} "
