@@ -29,6 +29,7 @@ from debate.config import (
     TaskConfig,
 )
 from debate.formatting import estimate, percent, sign_p
+from debate.judge import make_judge
 from debate.registry import entries, get, names
 from debate.runfolder import RunFolder
 from debate.schema import Transcript
@@ -176,7 +177,7 @@ def summarize(cfg: ProtocolSuiteConfig, transcripts: dict[str, list[Transcript]]
         for base in ("consultancy", "naive", "self-consistency"):
             if base in correct:
                 diffs[f"{d} - {base}"] = paired_difference(correct[d], correct[base], cfg.seed)
-    return {"suite": "protocols", "judge": f"{cfg.judge.kind}:{cfg.judge.model}", "arms": arms,
+    return {"suite": "protocols", "judge": make_judge(cfg.judge).name, "arms": arms,
             "paired_differences": diffs}  # fmt: skip
 
 
