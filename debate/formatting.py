@@ -49,3 +49,8 @@ def sign_p(d: dict) -> str:
     """A paired difference's sign-test p ("-" for records written before it was kept)."""
     p = d.get("sign_test_p")
     return "-" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def share(fraction: float | None) -> str:
+    """A share in whole percent, "62%"; "-" where there is none."""
+    return "-" if fraction is None else f"{zeroed(fraction, 0):.0%}"

@@ -28,7 +28,7 @@ from debate.config import (
     RunConfig,
     TaskConfig,
 )
-from debate.formatting import estimate, percent, sign_p
+from debate.formatting import estimate, percent, share, sign_p
 from debate.judge import make_judge
 from debate.registry import entries, get, names
 from debate.runfolder import RunFolder
@@ -214,10 +214,9 @@ def markdown(cfg: ProtocolSuiteConfig, results: dict) -> str:
             "liar quotes distractor | chosen spans |",
             "| --- | --- | --- | --- | --- |",
         ]
-        pct = lambda x: "-" if x is None else f"{x:.0%}"  # noqa: E731
         for arm, c in chosen.items():
-            lines.append(f"| {arm} | {pct(c['honest_quotes_deciding'])} | "
-                         f"{pct(c['liar_quotes_deciding'])} | {pct(c['liar_quotes_distractor'])} "
+            lines.append(f"| {arm} | {share(c['honest_quotes_deciding'])} | "
+                         f"{share(c['liar_quotes_deciding'])} | {share(c['liar_quotes_distractor'])} "
                          f"| {c['choices']} |")  # fmt: skip
     lines += ["", "| paired difference in accuracy | value (95% CI) | sign test p |",
               "| --- | --- | --- |"]  # fmt: skip

@@ -24,7 +24,7 @@ from pathlib import Path
 from pydantic import Field
 
 from debate.config import AgentConfig, ConfigError, RunConfig
-from debate.formatting import estimate, percent
+from debate.formatting import estimate, percent, share
 from debate.judge import make_judge
 from debate.match import derive_seed
 from debate.models import ModelError, trainable_path, unload
@@ -344,14 +344,13 @@ def summary_line(r: GenerationRecord) -> str:
             parts.append(f"{label} {estimate(d, signed=True)} since gen 0")
     c = e.get("choices", {})
     if c.get("choices"):
-        pct = lambda x: "-" if x is None else f"{x:.0%}"  # noqa: E731
-        parts.append(f"honest quotes deciding {pct(c['honest_quotes_deciding'])}, liar "
-                     f"deciding {pct(c['liar_quotes_deciding'])} / distractor "
-                     f"{pct(c['liar_quotes_distractor'])}")  # fmt: skip
+        parts.append(f"honest quotes deciding {share(c['honest_quotes_deciding'])}, liar "
+                     f"deciding {share(c['liar_quotes_deciding'])} / distractor "
+                     f"{share(c['liar_quotes_distractor'])}")  # fmt: skip
     if r.train_reward is not None:
         parts.append(f"reward {r.train_reward:.3f} ({r.pairs} pairs)")
-        share = r.watch.get("unverified_quote_share")
-        parts.append(f"unverified {share:.0%}" if share is not None else "no quotes")
+        unverified = r.watch.get("unverified_quote_share")
+        parts.append(f"unverified {share(unverified)}" if unverified is not None else "no quotes")
     parts += [f"{r.wall_s:.0f} s, peak {r.peak_rss_gib:.2f} GiB"] + [f"FLAG: {f}" for f in r.flags]
     return " | ".join(p for p in parts if p)
 
