@@ -32,9 +32,10 @@ class Stop(Exception):
 
 def request_key(kind: str, role: str, round: int, seen: list[Turn]) -> str:
     """Names a request by what decides it besides what the forks have in common (item, sides,
-    players, seed): who asks, when, and the speeches read. Two forks with the same key would
-    make the same request."""
-    what = [kind, role, round, [[t.speaker, t.round, t.text] for t in seen]]
+    players, seed): who asks, when, and the speeches read as prompts show them (`shown`: two
+    speeches whose raw text differs but reads the same make the same request). Two forks with
+    the same key would make the same request."""
+    what = [kind, role, round, [[t.speaker, t.round, t.side, t.shown] for t in seen]]
     return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:32]
 
 
