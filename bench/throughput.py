@@ -29,13 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable
 
 import torch
 
 from debate import runner
 from debate.config import JudgeConfig, ProtocolConfig, RunConfig, TaskConfig
+from debate.judge import Case
 from debate.models import GenerationRequest, ScoreRequest, smollm2_gguf
 from debate.models.hardware import DTYPE_NAMES, configure_threads, usable_cores
 from debate.models.hf import HFModel
@@ -127,8 +127,7 @@ def judge_requests(n: int) -> list[ScoreRequest]:
     judge = ClozeJudge(JudgeConfig())
     reqs = []
     for item in hidden_passage(n, seed=2):
-        m = types.SimpleNamespace(item=item, transcript=types.SimpleNamespace(turns=[]))
-        view = judge.view(m, sees_context=True, labelled=False)
+        view = judge.view(Case(item, [], sees_context=True), labelled=False)
         prompt = judge.as_prompt(view, "What is the correct answer to the question?")
         reqs += [
             ScoreRequest(prompt=prompt, continuation=f"The correct answer is {a}")

@@ -17,6 +17,7 @@ Scores (`AgentConfig.choose_by`):
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import math
 import random
@@ -30,6 +31,7 @@ from debate.evidence import Passage, check_quote, mark_quotes, sentences
 from debate.models import GenerationRequest, ScoreRequest, load_model
 from debate.models.base import render_plain
 from debate.schema import Sampling, SpanChoice, Turn
+from debate.seeds import derive_seed, round_s
 
 if TYPE_CHECKING:
     from debate.judge import Judge
@@ -108,7 +110,6 @@ def with_quote(m: Match, role: str, side: int, round: int, span: str) -> Match:
 async def judge_scores(m: Match, role: str, side: int, round: int, spans: list[str], judge):
     """log P(own answer) under `judge` with each span added to the evidence, read as the match
     reads its verdict (both answer orders, both evidence orders, where the run says so)."""
-    import asyncio
 
     def asking(span: str) -> Match:
         variant = with_quote(m, role, side, round, span)
@@ -121,8 +122,6 @@ async def judge_scores(m: Match, role: str, side: int, round: int, spans: list[s
 
 async def choose_speech(m: Match, role: str, round: int, sees: list[Turn] | None) -> Turn:
     """One speech by `role` built around the passage span it chooses (see the module doc)."""
-    from debate.match import derive_seed, round_s
-
     agent, side = m.agents[role], m.transcript.assignment[role]
     start = time.perf_counter()
     spans = passage_spans(m.item.context, agent.spans)

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 from debate.judge import Judge, make_judge
-from debate.match import Match, derive_seed, round_s
 from debate.schema import Candidate, Turn
+from debate.seeds import derive_seed, round_s
+
+if TYPE_CHECKING:
+    from debate.match import Match
 
 
 def preference_judge(m: Match, role: str) -> Judge:
@@ -30,7 +34,7 @@ def candidate_match(m: Match, role: str, k: int, sees: list[Turn] | None) -> Mat
     if k:
         t.seed = derive_seed(t.seed, "best-of", k)
     agents = {**m.agents, role: m.agents[role].model_copy(update={"best_of": 1})}
-    return Match(t, m.cfg, agents, m.judge)
+    return m.with_(t, agents=agents)
 
 
 async def rate(fork: Match, judge: Judge) -> float | None:
@@ -39,7 +43,7 @@ async def rate(fork: Match, judge: Judge) -> float | None:
     speech = fork.transcript.turns[-1]
     if speech.side is None:
         return None
-    verdict = await judge.decide(fork, sees_context=False)
+    verdict = await judge.decide(fork.case())
     return verdict.probs[speech.side]
 
 

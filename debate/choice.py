@@ -10,10 +10,11 @@ from __future__ import annotations
 import random
 
 from debate.judge import softmax
-from debate.match import Match, derive_seed
+from debate.match import Match
 from debate.models import GenerationRequest, Message, ModelError, ScoreRequest, load_model
 from debate.prompts import LABELS, speaker_label, stated_answer
 from debate.schema import Sampling, SideChoice
+from debate.seeds import derive_seed
 
 LEAD = "The correct answer is"
 

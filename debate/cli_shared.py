@@ -24,12 +24,13 @@ from rich.progress import (
 from debate.config import ConfigError
 from debate.engine import RunAborted
 from debate.models import ModelError
-from debate.registry import UnknownName
+from debate.registry import RegistryError, UnknownName, interface
 from debate.runfolder import RunFolderError
 
 console = Console()
 err = Console(stderr=True)
-USER_ERRORS = (ConfigError, ModelError, UnknownName, RunFolderError, RunAborted)
+USER_ERRORS = (ConfigError, ModelError, UnknownName, RegistryError, RunFolderError, RunAborted)
+interface("command", lambda obj: isinstance(obj, typer.Typer), "a typer.Typer")
 
 
 def one_malloc_arena() -> None:

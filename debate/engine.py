@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict
 from debate import __version__
 from debate.config import AgentConfig, RunConfig
 from debate.judge import Judge
-from debate.match import Match, derive_seed, round_s
+from debate.match import Match
 from debate.models import ModelError
 from debate.protocol import Protocol
 from debate.schema import Item, Provenance, Transcript
+from debate.seeds import derive_seed, round_s
 
 T = TypeVar("T")
 
@@ -136,7 +137,7 @@ async def play(
                 seed=derive_seed(cfg.seed, spec.match_id),
             )
             try:
-                await protocol.run(Match(transcript, cfg, spec.agents, judge))
+                await Match(transcript, cfg, spec.agents, judge).play(protocol.run)
             except Exception as e:  # the match is recorded as failed; the run goes on
                 transcript.error = (
                     str(e) if isinstance(e, ModelError) else f"{type(e).__name__}: {e}"

@@ -17,10 +17,11 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from debate.match import Match, derive_seed
+from debate.match import Match
 from debate.models import Generation, GenerationRequest, LanguageModel
 from debate.models.base import render_plain
 from debate.schema import Turn
+from debate.seeds import derive_seed
 
 Point = tuple[str, int]  # (role, round)
 

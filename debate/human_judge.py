@@ -1,5 +1,6 @@
 """`debate judge`: a person judges a run's matches at the terminal, from exactly the view its
-judge model read (`judge.reads` respected), and is scored against the truth and the model.
+judge model read (replayed from the verdict's record, `Verdict.views`), and is scored against
+the truth and the model.
 
 Answers land in `RUN_DIR/human_judgments.jsonl`, one record per match, appended and flushed as
 given, so a session can stop at any point and the next one starts at the first match not yet
@@ -13,7 +14,6 @@ import os
 import re
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import yaml
 from pydantic import ValidationError
@@ -21,9 +21,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from debate.config import JudgeConfig
-from debate.judge import judge_view
+from debate.judge import Case, judge_view
 from debate.prompts import LABELS
-from debate.registry import UnknownName, get
 from debate.runfolder import RunFolderError
 from debate.schema import Record, Transcript, Verdict
 from debate.stats import boot_mean, proportion
@@ -84,14 +83,20 @@ def append(path: Path, record: HumanJudgment) -> None:
 
 
 def view_for(t: Transcript, reads: str) -> str:
-    """What the judge model read: labelled answers, the passage only where the protocol shows
-    it (the expert baseline), and the speeches or only their verified quotes."""
-    try:
-        sees_context = get("protocol", t.protocol).judge_sees_context
-    except UnknownName:
-        sees_context = False
-    seen = SimpleNamespace(item=t.item, transcript=t)  # judge_view reads only these two
-    return judge_view(seen, sees_context=sees_context, labelled=True, reads=reads)
+    """What the judge model read, as recorded on its verdict: its reading with the answers as
+    given (a judge that reads each quote apart read several views; all are shown), then the
+    answers with their labels if the judge read them unlabelled. Folders from before views were
+    recorded get the view rebuilt from the transcript (the passage is never shown then)."""
+    answers = "\n".join(f"{LABELS[i]}: {a}" for i, a in enumerate(t.item.answers))
+    if t.verdict is None or not t.verdict.views or not t.verdict.views[0].texts:
+        rebuilt = judge_view(Case(t.item, t.turns), labelled=True, reads=reads)
+        return f"{rebuilt}\n\n(rebuilt from the transcript: this run did not record its views)"
+    texts = t.verdict.views[0].texts
+    if len(texts) == 1:
+        body = texts[0]
+    else:
+        body = "\n\n".join(f"[reading {k} of {len(texts)}]\n{x}" for k, x in enumerate(texts, 1))
+    return body if answers in body else f"{body}\n\n{answers}"
 
 
 def coloured(view: str) -> str:

@@ -1,10 +1,13 @@
-"""What every judge shares: the view it reads and the `decide` call that returns a `Verdict`."""
+"""What every judge shares: the case it decides (`Case`: the item and the speeches it may read,
+taken from the record, never from a live match), the view it reads, and the `decide` call that
+returns a `Verdict`. Every view a judge builds is kept on its case, so the verdict can record
+what the judge read as it read it."""
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
@@ -13,10 +16,21 @@ from debate.evidence import sanitize, sentences
 from debate.evidence import words as passage_words
 from debate.models import Message
 from debate.prompts import LABELS, render_history
-from debate.schema import QuoteCheck, Verdict
+from debate.registry import get, interface
+from debate.schema import Item, QuoteCheck, Turn, Verdict
 
-if TYPE_CHECKING:
-    from debate.match import Match
+
+@dataclass
+class Case:
+    """What a judge decides: the item (answers in the order the judge is shown them), the
+    speeches it may read, whether it reads the passage (the expert baseline), and the seed of a
+    judge that samples. `views` gathers every view built for it, as read."""
+
+    item: Item
+    turns: list[Turn]
+    sees_context: bool = False
+    seed: int = 0
+    views: list[str] = field(default_factory=list)
 
 
 EVIDENCE_NOTE = (
@@ -49,26 +63,26 @@ def attributed_evidence(turns, answers: list[str]) -> str:
 
 
 def judge_view(
-    m: Match,
+    case: Case,
     *,
-    sees_context: bool,
     labelled: bool,
     reads: str,
     attribute: bool = False,
     evidence: list[str] | None = None,
 ) -> str:
     """The judge's whole world: question, answers, speeches as shown (never the raw text).
-    `evidence` replaces the transcript's verified quotes (a judge that reads them one by one)."""
-    item = m.item
+    `evidence` replaces the transcript's verified quotes (a judge that reads them one by one).
+    The view is kept on the case (`Case.views`)."""
+    item = case.item
     parts = []
-    if sees_context:
+    if case.sees_context:
         parts.append(f"Passage: {item.context}")
     parts.append(f"Question: {item.question}")
     if labelled:
         parts.append("\n".join(f"{LABELS[i]}: {a}" for i, a in enumerate(item.answers)))
     # Unlabelled (cloze) views list no options: a small model scores whichever option it read
     # last as likelier, which measured as chance accuracy even with the deciding sentence shown.
-    turns = m.transcript.turns
+    turns = case.turns
     if turns and reads == "evidence" and attribute and evidence is None:
         parts.append(attributed_evidence(turns, item.answers))
     elif (turns and reads == "evidence") or evidence is not None:
@@ -78,7 +92,9 @@ def judge_view(
     elif turns:
         parts.append(EVIDENCE_NOTE)
         parts.append(render_history(turns, item))
-    return "\n\n".join(parts)
+    view = "\n\n".join(parts)
+    case.views.append(view)
+    return view
 
 
 def verified_quotes(turns) -> list[str]:
@@ -138,8 +154,8 @@ class Judge(ABC):
         """The model specs this judge calls (loaded before a run starts)."""
         return {self.cfg.model}
 
-    def view(self, m: Match, *, sees_context: bool, labelled: bool) -> str:
-        return judge_view(m, sees_context=sees_context, labelled=labelled, reads=self.cfg.reads,
+    def view(self, case: Case, *, labelled: bool) -> str:
+        return judge_view(case, labelled=labelled, reads=self.cfg.reads,
                           attribute=self.cfg.attribute)  # fmt: skip
 
     def as_prompt(self, view: str, instruction: str) -> list[Message] | str:
@@ -148,10 +164,11 @@ class Judge(ABC):
         return [Message(role="user", content=f"{view}\n\n{instruction}")]
 
     @abstractmethod
-    async def decide(self, m: Match, *, sees_context: bool) -> Verdict: ...
+    async def decide(self, case: Case) -> Verdict: ...
+
+
+interface("judge", lambda obj: isinstance(obj, type) and issubclass(obj, Judge), "a Judge subclass")
 
 
 def make_judge(cfg: JudgeConfig) -> Judge:
-    from debate.registry import get
-
     return get("judge", cfg.kind)(cfg)

@@ -5,30 +5,27 @@ see a model."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
+from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from debate import usage
+from debate import calls, usage
+from debate.actions import choose_speech
+from debate.best_of_n import speak_best_of_n
 from debate.config import AgentConfig, RunConfig
 from debate.evidence import cut_to_budget, mark_quotes, sanitize, special_tokens_of
+from debate.judge import Case, Judge
 from debate.models import Generation, GenerationRequest, LanguageModel, load_model
 from debate.prompts import JUDGE, debater_prompt, question_instruction, stated_answer
 from debate.registry import get
-from debate.schema import Item, Sampling, Transcript, Turn, Verdict
+from debate.schema import Item, JudgeView, Sampling, Transcript, Turn, Verdict
+from debate.seeds import derive_seed, round_s
 
 if TYPE_CHECKING:
     from debate.fork import Fork
-    from debate.judge import Judge
-
-
-def derive_seed(*parts: object) -> int:
-    """A stable 63-bit seed from any parts: never Python's salted `hash`, never the global RNG."""
-    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
 
 
 class Match:
@@ -70,13 +67,26 @@ class Match:
             self.item, role, side, visible, self.agents[role].prompt_style, n_words=n_words
         )
 
+    async def play(self, run: Callable[[Match], Awaitable[None]]) -> None:
+        """Play a protocol's `run` over this match, every model call it makes on the record of
+        the transcript (`Transcript.calls`, `Transcript.models`)."""
+        log = calls.CallLog(self.transcript.calls, self.transcript.models)
+        with calls.recording(log):
+            await run(self)
+
+    def with_(
+        self, transcript: Transcript, *, agents: dict[str, AgentConfig] | None = None
+    ) -> Match:
+        """The same match (config, judge) over another transcript, optionally other agents."""
+        return Match(transcript, self.cfg, self.agents if agents is None else agents, self.judge)
+
     def fork(self, branch: int) -> Match:
         """A copy of this match from here on, with its own seed: the same history, a different
         future in every choice (forks that share their speeches up to a branch point are
         `debate.fork.forks_of`)."""
         t = self.transcript.model_copy(deep=True)
         t.seed = derive_seed(t.seed, "branch", branch)
-        return Match(t, self.cfg, self.agents, self.judge)
+        return self.with_(t)
 
     async def speak(self, role: str, round: int, *, sees: list[Turn] | None = None) -> Turn:
         """One speech by `role`. `sees` limits the turns it may read (simultaneous debate). A
@@ -88,19 +98,16 @@ class Match:
             return self._speech(role, round, seen)
 
         f = self.forked
-        turn = await (f.once("speak", role, round, seen, make) if f else make())
+        with calls.speaking_as(role):
+            turn = await (f.once("speak", role, round, seen, make) if f else make())
         self.transcript.turns.append(turn)
         return turn
 
     async def _speech(self, role: str, round: int, seen: list[Turn]) -> Turn:
         if self.agents[role].best_of > 1:
-            from debate.best_of_n import speak_best_of_n  # it forks matches: a cycle at import
-
             return await speak_best_of_n(self, role, round, seen)
         agent, side = self.agents[role], self.transcript.assignment.get(role)
         if agent.chooses() and side is not None:  # evidence action: a chosen passage span
-            from debate.actions import choose_speech
-
             return await choose_speech(self, role, round, seen)
         n_tokens = self.cfg.protocol.speech_tokens
         messages, prefill = self.prompt_for(role, sees=seen)
@@ -175,7 +182,7 @@ class Match:
         """The judge's question to the debaters (interactive debate), written by the judge's
         model from its usual view; every later speech reads it."""
         judge, seen = self.judge.cfg, list(self.transcript.turns)
-        view = self.judge.view(self, sees_context=False, labelled=True)
+        view = self.judge.view(self.case(), labelled=True)
         request = GenerationRequest(
             prompt=self.judge.as_prompt(view, question_instruction()),
             sampling=Sampling(
@@ -203,16 +210,26 @@ class Match:
             )
 
         f = self.forked
-        turn = await (f.once("ask", JUDGE, round, seen, make) if f else make())
+        with calls.speaking_as(calls.role_within(JUDGE)):
+            turn = await (f.once("ask", JUDGE, round, seen, make) if f else make())
         self.transcript.turns.append(turn)
         return turn
 
-    async def decide(self, *, sees_context: bool = False, samples: int = 1) -> Verdict:
-        """The judge's verdict. With `judge.orders: both` it judges the transcript once as given
-        and once with the two answers swapped, and averages (position bias is then measurable
-        and cancels); with `judge.evidence_order: both` it also reads the speeches last to first
-        (a small judge sides with what it read last); with `samples` > 1 it asks that many times
-        with different seeds."""
+    def case(self, *, sees_context: bool = False, sees: list[Turn] | None = None) -> Case:
+        """What the judge decides now: the item and the speeches it may read (`sees` narrows
+        them; by default every turn so far)."""
+        turns = [t.model_copy(deep=True) for t in (self.transcript.turns if sees is None else sees)]
+        return Case(self.item, turns, sees_context=sees_context, seed=self.transcript.seed)
+
+    async def decide(
+        self, *, sees_context: bool = False, samples: int = 1, sees: list[Turn] | None = None
+    ) -> Verdict:
+        """The judge's verdict on the speeches it may read (`sees`: by default every one). With
+        `judge.orders: both` it judges them once as given and once with the two answers
+        swapped, and averages (position bias is then measurable and cancels); with
+        `judge.evidence_order: both` it also reads the speeches last to first (a small judge
+        sides with what it read last); with `samples` > 1 it asks that many times with
+        different seeds. Every view the judge read is kept on the verdict (`Verdict.views`)."""
         start = time.perf_counter()
         orders = (
             [False, True]
@@ -221,19 +238,13 @@ class Match:
         )
         readings = [False, True] if self.cfg.judge.evidence_order == "both" else [False]
         asks = [(swap, rev, k) for swap in orders for rev in readings for k in range(samples)]
-        with usage.acting_as("judge"):
-            return await self._decide(asks, orders, sees_context, start)
-
-    async def _decide(
-        self, asks: list[tuple[bool, bool, int]], orders: list[bool], sees_context: bool,
-        start: float,
-    ) -> Verdict:  # fmt: skip
-        if asks == [(False, False, 0)]:
-            verdict = await self.judge.decide(self, sees_context=sees_context)
+        case = self.case(sees_context=sees_context, sees=sees)
+        cases = [variant(case, *a) for a in asks]
+        with usage.acting_as("judge"), calls.speaking_as(calls.role_within(JUDGE)):
+            got = await asyncio.gather(*(self.judge.decide(c) for c in cases))
+        if len(got) == 1:
+            verdict = got[0]
         else:
-            got = await asyncio.gather(
-                *(self.judge.decide(self._variant(*a), sees_context=sees_context) for a in asks)
-            )
             # each verdict back in the original answer order, then averaged per order
             probs = [v.probs[::-1] if a[0] else v.probs for v, a in zip(got, asks)]
             by_order = [mean_probs([p for p, a in zip(probs, asks) if a[0] == o]) for o in orders]
@@ -245,38 +256,36 @@ class Match:
                 calls=sum(v.calls for v in got),
                 order_probs=by_order if len(orders) > 1 else [],
             )
+        verdict.views = [
+            JudgeView(swapped=swap, reversed=rev, sample=k, answers=c.item.answers, texts=c.views)
+            for (swap, rev, k), c in zip(asks, cases)
+        ]
         verdict.wall_s = round_s(time.perf_counter() - start)
         self.transcript.verdict = verdict
         return verdict
 
-    def _variant(self, swap: bool, reverse: bool, sample: int) -> Match:
-        """This match as the judge would see it with the answers listed the other way round
-        (sides remapped to match), with the speeches read last to first, and with its own seed
-        for sample k."""
-        if not swap and not reverse and sample == 0:
-            return self
-        t = self.transcript.model_copy(deep=True)
-        if reverse:
-            t.turns.reverse()
-        t.seed = derive_seed(t.seed, "judge-sample", sample) if sample else t.seed
-        if swap:
-            item = t.item
-            t.item = item.model_copy(
-                update={
-                    "answers": item.answers[::-1],
-                    "correct": len(item.answers) - 1 - item.correct,
-                }
-            )
-            t.assignment = {r: len(item.answers) - 1 - s for r, s in t.assignment.items()}
-            for turn in t.turns:
-                if turn.side is not None:
-                    turn.side = len(item.answers) - 1 - turn.side
-        return Match(t, self.cfg, self.agents, self.judge)
+
+def variant(case: Case, swap: bool, reverse: bool, sample: int) -> Case:
+    """The case as the judge reads it with the answers listed the other way round (sides
+    remapped to match), with the speeches read last to first, and with its own seed for
+    sample k."""
+    if not swap and not reverse and sample == 0:
+        return case
+    n = len(case.item.answers)
+    turns = [t.model_copy(deep=True) for t in case.turns]
+    item = case.item
+    if reverse:
+        turns.reverse()
+    if swap:
+        item = item.model_copy(
+            update={"answers": item.answers[::-1], "correct": n - 1 - item.correct}
+        )
+        for turn in turns:
+            if turn.side is not None:
+                turn.side = n - 1 - turn.side
+    seed = derive_seed(case.seed, "judge-sample", sample) if sample else case.seed
+    return Case(item, turns, sees_context=case.sees_context, seed=seed)
 
 
 def mean_probs(rows: list[list[float]]) -> list[float]:
     return [sum(col) / len(rows) for col in zip(*rows)]
-
-
-def round_s(seconds: float) -> float:
-    return round(seconds, 4)

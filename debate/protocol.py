@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from debate.config import ProtocolConfig, Strict, parse_options
 from debate.match import Match
-from debate.registry import register
+from debate.registry import interface, register
 
 
 class NoOptions(Strict):
@@ -26,9 +26,6 @@ class Protocol:
     roles: Roles  # the speakers; () for judge-only baselines; a function of the options
     # True: each speaker is assigned an answer to argue; False: speakers pick their own
     assigned: bool = True
-    # the judge reads the hidden passage (the expert baseline): a human judging the same
-    # transcripts (`debate judge`) is shown what the model judge was shown
-    judge_sees_context: bool = False
     options: type[BaseModel] = NoOptions  # its own settings, given as `protocol.params`
 
     def parse(self, cfg: ProtocolConfig) -> BaseModel:
@@ -38,15 +35,17 @@ class Protocol:
         return self.roles(self.parse(cfg)) if callable(self.roles) else self.roles
 
 
+interface("protocol", lambda obj: isinstance(obj, Protocol), "a Protocol (made with @protocol)")
+
+
 def protocol(
     name: str,
     roles: Roles,
     assigned: bool = True,
-    judge_sees_context: bool = False,
     options: type[BaseModel] = NoOptions,
 ):
     def wrap(fn: Callable[[Match], Awaitable[None]]) -> Protocol:
-        p = Protocol(name, fn, roles, assigned, judge_sees_context, options)
+        p = Protocol(name, fn, roles, assigned, options)
         register("protocol", name)(p)
         return p
 

@@ -30,13 +30,13 @@ from debate.config import (
 )
 from debate.engine import MatchSpec, plan_matches, play
 from debate.judge import make_judge
-from debate.match import derive_seed
 from debate.prompts import STYLES
 from debate.protocol import Protocol
 from debate.registry import get
 from debate.runfolder import RunFolder
 from debate.runner import check_budget, load_items, warm_models
 from debate.schema import Item, Transcript
+from debate.seeds import derive_seed
 from debate.standings import standings
 from debate.usage import Usage
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from debate.judge import Judge
+from debate.judge import Case, Judge
 from debate.registry import register
 from debate.schema import Verdict
 
@@ -16,6 +16,6 @@ class OracleJudge(Judge):
     def models(self) -> set[str]:
         return set()  # reads the truth, never loads a model
 
-    async def decide(self, m, *, sees_context: bool) -> Verdict:
-        probs = [float(i == m.item.correct) for i in range(len(m.item.answers))]
+    async def decide(self, case: Case) -> Verdict:
+        probs = [float(i == case.item.correct) for i in range(len(case.item.answers))]
         return Verdict(probs=probs, judge=self.name, calls=0)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from debate.actions import passage_spans
 from debate.config import ConfigError, Strict
-from debate.judge import LABELS, Judge, judge_view, softmax, verified_quotes
+from debate.judge import LABELS, Case, Judge, judge_view, softmax, verified_quotes
 from debate.models import ScoreRequest, load_model
 from debate.registry import register
 from debate.schema import Verdict
@@ -100,34 +100,36 @@ class ClozeJudge(Judge):
             else "The correct answer is"
         )
 
-    def answer_requests(self, m, view: str) -> list[ScoreRequest]:
+    def answer_requests(self, case: Case, view: str) -> list[ScoreRequest]:
         prompt = self.as_prompt(view, "What is the correct answer to the question?")
         return [
-            ScoreRequest(prompt=prompt, continuation=f"{self.lead()} {a}") for a in m.item.answers
+            ScoreRequest(prompt=prompt, continuation=f"{self.lead()} {a}")
+            for a in case.item.answers
         ]
 
-    async def decide(self, m, *, sees_context: bool) -> Verdict:
+    async def decide(self, case: Case) -> Verdict:
         if self.apart:
-            evidence = verified_quotes(m.transcript.turns)
-            if sees_context:  # the passage is read as every one of its sentences quoted
-                evidence = list(dict.fromkeys(passage_spans(m.item.context) + evidence))
+            evidence = verified_quotes(case.turns)
+            if case.sees_context:  # the passage is read as every one of its sentences quoted
+                evidence = list(dict.fromkeys(passage_spans(case.item.context) + evidence))
             if len(evidence) > 1:
-                return await self.decide_apart(m, evidence)
-        reqs = self.answer_requests(m, self.view(m, sees_context=sees_context, labelled=False))
+                return await self.decide_apart(case, evidence)
+        reqs = self.answer_requests(case, self.view(case, labelled=False))
         scores = await load_model(self.cfg.model).score(reqs)
         # The shared lead cancels out in the softmax; what is left is the answer's likelihood.
         return Verdict(probs=softmax([s.logprob for s in scores]), judge=self.name, calls=1)
 
-    async def decide_apart(self, m, evidence: list[str]) -> Verdict:
-        n = len(m.item.answers)
+    async def decide_apart(self, case: Case, evidence: list[str]) -> Verdict:
+        n = len(case.item.answers)
+        alone = Case(case.item, case.turns, seed=case.seed, views=case.views)  # no passage
         reqs = []
         for q in evidence:
-            view = judge_view(m, sees_context=False, labelled=False, reads="evidence", evidence=[q])
-            reqs += self.answer_requests(m, view)
+            view = judge_view(alone, labelled=False, reads="evidence", evidence=[q])
+            reqs += self.answer_requests(case, view)
         space = " " if self.cfg.prompt_format == "plain" else ""
         relevance = [
             ScoreRequest(prompt=self.as_prompt(f'Passage: "{q}"', "Write a question about this passage."),
-                         continuation=f"{space}{m.item.question}")
+                         continuation=f"{space}{case.item.question}")
             for q in evidence
         ]  # fmt: skip
         scores = [s.logprob for s in await load_model(self.cfg.model).score(reqs + relevance)]
@@ -140,9 +142,9 @@ class ClozeJudge(Judge):
 
 @register("judge", "letter")
 class LetterJudge(Judge):
-    async def decide(self, m, *, sees_context: bool) -> Verdict:
-        view = self.view(m, sees_context=sees_context, labelled=True)
-        labels = LABELS[: len(m.item.answers)]
+    async def decide(self, case: Case) -> Verdict:
+        view = self.view(case, labelled=True)
+        labels = LABELS[: len(case.item.answers)]
         instruction = f"Which answer is correct? Reply with one letter: {', '.join(labels)}."
         if self.cfg.prompt_format == "plain":
             instruction += "\nAnswer:"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from debate.config import MAX_TOKENS, Strict
-from debate.judge import LABELS, Judge
+from debate.judge import LABELS, Case, Judge
 from debate.models import GenerationRequest, load_model
 from debate.prompts import parse_choice
 from debate.registry import register
@@ -28,19 +28,19 @@ class VerdictOptions(Strict):
 class VerdictJudge(Judge):
     options = VerdictOptions
 
-    async def decide(self, m, *, sees_context: bool) -> Verdict:
-        n = len(m.item.answers)
-        view = self.view(m, sees_context=sees_context, labelled=True)
+    async def decide(self, case: Case) -> Verdict:
+        n = len(case.item.answers)
+        view = self.view(case, labelled=True)
         prompt = self.as_prompt(view, INSTRUCTION.format(labels=", ".join(LABELS[:n])))
         request = GenerationRequest(
             prompt=prompt,
             sampling=Sampling(
                 temperature=self.cfg.temperature, top_p=1.0, max_new_tokens=self.opts.max_new_tokens
             ),
-            seed=m.transcript.seed,
+            seed=case.seed,
         )
         [gen] = await load_model(self.cfg.model).generate([request])
-        choice = parse_choice(gen.text, m.item.answers)
+        choice = parse_choice(gen.text, case.item.answers)
         if choice is None:
             return Verdict(probs=[1 / n] * n, judge=self.name, parsed=False, raw=gen.text)
         probs = [1.0 if i == choice else 0.0 for i in range(n)]

@@ -15,7 +15,7 @@ async def naive_judge(m: Match) -> None:
     await m.decide()
 
 
-@protocol("expert", roles=(), judge_sees_context=True)
+@protocol("expert", roles=())
 async def expert_judge(m: Match) -> None:
     await m.decide(sees_context=True)
 

@@ -18,8 +18,8 @@ from eval.protocols import ProtocolSuiteConfig, run_suite
 class FirstListedJudge(Judge):
     """A maximally position-biased judge: always the answer listed first."""
 
-    async def decide(self, m, *, sees_context: bool) -> Verdict:
-        n = len(m.item.answers)
+    async def decide(self, case) -> Verdict:
+        n = len(case.item.answers)
         return Verdict(probs=[1.0] + [0.0] * (n - 1), judge="first-listed", calls=1)
 
 
@@ -112,11 +112,13 @@ def test_unknown_suite_is_refused(bad):
 class LastQuoteJudge(Judge):
     """A maximally recency-biased judge: the answer named in the last quote it reads."""
 
-    async def decide(self, m, *, sees_context: bool) -> Verdict:
-        view = self.view(m, sees_context=False, labelled=False)
+    async def decide(self, case) -> Verdict:
+        view = self.view(case, labelled=False)
         quotes = [line.lower() for line in view.splitlines() if line.startswith('"')]
-        n = len(m.item.answers)
-        probs = [float(a.lower() in quotes[-1]) for a in m.item.answers] if quotes else [1 / n] * n
+        n = len(case.item.answers)
+        probs = (
+            [float(a.lower() in quotes[-1]) for a in case.item.answers] if quotes else [1 / n] * n
+        )
         return Verdict(probs=probs, judge="last-quote", calls=1)
 
 

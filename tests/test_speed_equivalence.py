@@ -2,12 +2,10 @@
 scoring each continuation alone, the own decoding loop writes what `generate` writes, and bf16
 moves the embedded judge's probabilities by less than a stated tolerance."""
 
-import types
-
 import pytest
 
 from debate.config import JudgeConfig
-from debate.judge import softmax
+from debate.judge import Case, softmax
 from debate.models import GenerationRequest, ScoreRequest
 from debate.prompts import debater_prompt
 from debate.schema import Sampling
@@ -100,9 +98,8 @@ def judge_requests(n_items: int) -> list[list[ScoreRequest]]:
     judge = ClozeJudge(JudgeConfig())
     groups = []
     for item in hidden_passage(n_items, seed=0):
-        m = types.SimpleNamespace(item=item, transcript=types.SimpleNamespace(turns=[]))
         for sees in (True, False):
-            view = judge.view(m, sees_context=sees, labelled=False)
+            view = judge.view(Case(item, [], sees_context=sees), labelled=False)
             prompt = judge.as_prompt(view, "What is the correct answer to the question?")
             groups.append(
                 [

@@ -26,11 +26,11 @@ from pydantic import Field
 from debate.config import AgentConfig, ConfigError, RunConfig
 from debate.formatting import estimate, percent, share
 from debate.judge import make_judge
-from debate.match import derive_seed
 from debate.models import ModelError, trainable_path, unload
 from debate.runfolder import RunFolder
 from debate.runner import check_judged_by, load_items
 from debate.schema import Record, Transcript, names_answer
+from debate.seeds import derive_seed
 from debate.training import rollouts
 from debate.training.config import TrainConfig
 from debate.training.evaluate import Report, anchor_ratings, evaluate, no_report
