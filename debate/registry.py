@@ -28,12 +28,12 @@ from typing import Any
 
 # kind -> the modules or packages that hold its built-in entries
 KINDS: dict[str, tuple[str, ...]] = {
-    "protocol": ("protocols",),
-    "judge": ("judges",),
+    "protocol": ("debate.protocols",),
+    "judge": ("debate.judges",),
     "task": ("debate.tasks",),
-    "backend": ("debate.models",),
-    "metric": ("eval.metrics", "eval.choices"),
-    "command": ("eval.cli",),
+    "backend": ("debate.models.backends",),
+    "metric": ("debate.suites.metrics", "debate.suites.choices"),
+    "command": ("debate.cli.eval",),
 }
 GROUP = "debate_harness.{kind}"  # a third-party package's entry-point group, per kind
 

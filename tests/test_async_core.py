@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from debate import runner
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig
-from debate.engine import RunAborted
 from debate.models import Generation, LanguageModel, ModelError, load_model
 from debate.registry import register
+from debate.run import runner
+from debate.run.engine import RunAborted
 from debate.runfolder import RunFolder
 
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from debate import runner
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, TaskConfig
-from debate.judge import Judge
+from debate.match.judge import Judge
 from debate.registry import register
+from debate.run import runner
 from debate.runfolder import RunFolder
 from debate.schema import Transcript, Verdict
 

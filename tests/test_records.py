@@ -7,13 +7,13 @@ from collections import Counter
 
 import pytest
 
-from debate import runner
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig
-from debate.human_judge import view_for
-from debate.match import Match
+from debate.match.match import Match
+from debate.match.protocol import protocol
 from debate.models import LanguageModel, load_model
-from debate.protocol import protocol
+from debate.present.human_judge import view_for
 from debate.registry import register
+from debate.run import runner
 from debate.runfolder import RunFolder
 
 

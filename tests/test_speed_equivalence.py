@@ -5,12 +5,12 @@ moves the embedded judge's probabilities by less than a stated tolerance."""
 import pytest
 
 from debate.config import JudgeConfig
-from debate.judge import Case, softmax
+from debate.judges.scored import ClozeJudge
+from debate.match.judge import Case, softmax
+from debate.match.prompts import debater_prompt
 from debate.models import GenerationRequest, ScoreRequest
-from debate.prompts import debater_prompt
 from debate.schema import Sampling
 from debate.tasks.hidden_passage import hidden_passage
-from judges.scored import ClozeJudge
 
 # bf16 may move a judge probability by this much, and may flip a pick only when fp32's
 # probability was this close to a coin toss.

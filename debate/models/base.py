@@ -75,6 +75,9 @@ class LanguageModel(ABC):
     model object serves any number of consecutive runs in a process."""
 
     spec: str = ""
+    # reads the task as structured data (`GenerationRequest.meta`, the truth included) instead
+    # of the prompt: scripted agents do; a language model must never be handed the answer
+    reads_task: bool = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         # every backend's calls go on the record (debate.calls), without each one saying so

@@ -2,7 +2,7 @@
 
 The policy's reward for a speech is the frozen judge's probability for the answer the policy was
 assigned; the true answer is never read here. Every debate is played by the configured protocol
-itself; training only decides where the forks of a match part (`debate.fork`): at the policy's
+itself; training only decides where the forks of a match part (`debate.match.fork`): at the policy's
 first speech (its round-0 speech, in whichever role it plays). Three shapes of experience:
 - branched rollouts (DPO, as Arnesen et al. 2024): forks of a match share every speech before the
   policy's first, where each samples its own; each is played to the verdict, and the speech whose
@@ -19,11 +19,11 @@ import json
 from dataclasses import dataclass, field
 
 from debate.config import AgentConfig, RunConfig
-from debate.engine import gather_limited, plan_matches
-from debate.fork import Fork, Shared, Stop, forks_of
-from debate.judge import Judge
-from debate.match import Match
+from debate.match.fork import Fork, Shared, Stop, forks_of
+from debate.match.judge import Judge
+from debate.match.match import Match
 from debate.registry import get
+from debate.run.engine import gather_limited, plan_matches
 from debate.schema import Item, Transcript, Turn
 from debate.seeds import derive_seed
 from debate.training.evaluate import Report, no_report
@@ -98,7 +98,7 @@ async def forked_rollouts(
 
 
 def new_match(cfg: RunConfig, spec, judge: Judge, generation: int) -> Match:
-    from debate.engine import provenance
+    from debate.run.engine import provenance
 
     t = Transcript(
         match_id=spec.match_id,
