@@ -64,10 +64,15 @@ def _origin(obj: Any) -> str:
     return f"{module}.{getattr(target, '__qualname__', type(obj).__name__)}"
 
 
+def qualified(name: str) -> str:
+    """The name a plugin registering `name` now is known by (namespaced for a third party)."""
+    return f"{_namespace}/{name}" if _namespace else name
+
+
 def register(kind: str, name: str) -> Callable[[Any], Any]:
     if kind not in KINDS:
         raise RegistryError(f"unknown plugin kind {kind!r}; kinds: {', '.join(KINDS)}")
-    full = f"{_namespace}/{name}" if _namespace else name
+    full = qualified(name)
 
     def add(obj: Any) -> Any:
         check, what = _checks.get(kind, (callable, "callable"))

@@ -57,6 +57,8 @@ def test_one_model_object_serves_consecutive_runs(scripted_cfg, tiny_model_dir):
 class FailsOnItem(LanguageModel):
     """A debater whose requests fail for good on one item (an endpoint that keeps erroring)."""
 
+    reads_task = True  # it knows the item from the request's task data
+
     def __init__(self, spec: str, bad_item: str):
         self.spec, self.bad_item = spec, bad_item
 

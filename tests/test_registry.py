@@ -218,7 +218,7 @@ def test_a_protocol_a_judge_a_task_and_a_backend_are_one_new_file_each(tmp_path)
     args = [sys.executable, "-m", "debate.cli", "run", "--protocol", "opening-only",
             "--judge-kind", "longest", "--task", "colours", "--debater", "e=echo",
             "--n-items", "2", "--out", str(tmp_path / "runs"), "--name", "new"]  # fmt: skip
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     results = json.loads((tmp_path / "runs" / "new" / "results.json").read_text())
     assert results["protocol"] == "opening-only" and results["n_matches"] == 4

@@ -87,7 +87,10 @@ def test_decoding_loop_writes_what_generate_writes(tiny):
     ]  # fmt: skip
     own = generations(tiny, reqs, drop_rows=True)
     ref = generations(tiny, reqs, drop_rows=False)
-    assert [g.model_dump() for g in own] == [g.model_dump() for g in ref]
+    # the reference path gives no sampling log-probabilities; everything else is the same
+    assert [g.model_dump(exclude={"logprobs"}) for g in own] == [
+        g.model_dump(exclude={"logprobs"}) for g in ref
+    ]
     lengths = {g.tokens_out for g in own}
     # some rows ended early and left the batch while others ran to their budget
     assert min(lengths) < 24 and 24 in lengths

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from debate.config import ProtocolConfig, Strict, parse_options
 from debate.match.match import Match
-from debate.registry import interface, register
+from debate.registry import interface, qualified, register
 
 
 class NoOptions(Strict):
@@ -45,7 +45,7 @@ def protocol(
     options: type[BaseModel] = NoOptions,
 ):
     def wrap(fn: Callable[[Match], Awaitable[None]]) -> Protocol:
-        p = Protocol(name, fn, roles, assigned, options)
+        p = Protocol(qualified(name), fn, roles, assigned, options)
         register("protocol", name)(p)
         return p
 
