@@ -35,7 +35,7 @@ from debate.prompts import STYLES
 from debate.protocol import Protocol
 from debate.registry import get
 from debate.runfolder import RunFolder
-from debate.runner import check_budget, load_items, warm_models
+from debate.runner import check_budget, check_judge_gets, load_items, warm_models
 from debate.schema import Item, Transcript
 from debate.standings import standings
 from debate.usage import Usage
@@ -133,6 +133,7 @@ def run_tournament(
     models |= judge.models()
     start = time.perf_counter()
     warm_models(models)
+    check_judge_gets(judge)
     check_budget(cfg, models)
     folder = RunFolder(cfg.run_dir)
     folder.claim(cfg)

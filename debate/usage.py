@@ -65,7 +65,12 @@ def parse_price(text: str) -> tuple[str, Price]:
 
 
 def model_name(spec: str) -> str:
-    """`openai:NAME@URL?...` -> NAME; any other spec is its own name."""
+    """`openai:NAME@URL?...` and `PROVIDER/NAME[@URL][?...]` -> NAME; any other spec is its own
+    name."""
+    from debate.models.providers import provider_of
+
+    if provider_of(spec) is not None:
+        return spec.partition("/")[2].partition("?")[0].partition("@")[0]
     scheme, _, rest = spec.partition(":")
     return rest.partition("@")[0] if scheme == "openai" and "@" in rest else spec
 

@@ -72,6 +72,7 @@ class ClozeOptions(Strict):
 @register("judge", "cloze")
 class ClozeJudge(Judge):
     options = ClozeOptions
+    needs = "prompt_logprobs"
 
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -140,6 +141,8 @@ class ClozeJudge(Judge):
 
 @register("judge", "letter")
 class LetterJudge(Judge):
+    needs = "top_logprobs"
+
     async def decide(self, m, *, sees_context: bool) -> Verdict:
         view = self.view(m, sees_context=sees_context, labelled=True)
         labels = LABELS[: len(m.item.answers)]

@@ -134,7 +134,7 @@ def test_client_errors_fail_at_once_with_the_message_and_no_key(server, monkeypa
 def test_timeout_is_configurable():
     with (
         FakeProvider(latency_mean_s=1.0, latency_sigma=0.01) as p,
-        pytest.raises(ModelError, match=r"timed out \(timeout 0.2 s\)"),
+        pytest.raises(ModelError, match=r"timed out \(timeout 0.2 s for the whole request\)"),
     ):
         asyncio.run(model(p, timeout_s=0.2, max_retries=0).generate([chat("x")]))
 

@@ -8,6 +8,8 @@
     gguf:/path/model.gguf                a GGUF file, converted once to safetensors and cached
     peft:/path/to/adapter                a LoRA adapter on its base model (a training checkpoint)
     openai:MODEL@http://127.0.0.1:8000/v1[?key_env=VAR&concurrency=8&timeout_s=60&cache=0]
+    PROVIDER/MODEL[@URL][?opt=value&...] a named API: openai/gpt-4o-mini, vllm/MODEL, together/...
+                                         (debate/models/providers.py lists them)
     scripted:honest | scripted:liar | scripted:random | scripted:assert
     scripted:say@FILE                    says the text FILE (JSON) gives per item and role
     human                                a person at the terminal
@@ -30,6 +32,7 @@ from debate.models.base import (
     Score,
     ScoreRequest,
 )
+from debate.models.providers import PREFILL_MODES
 from debate.registry import entries, register
 
 __all__ = [
@@ -48,7 +51,8 @@ __all__ = [
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 FORMS = (
     "smollm2, hf:HUB_ID_OR_DIR, gguf:FILE, peft:DIR (each with ?dtype=bf16|fp32|auto), "
-    "openai:MODEL@BASE_URL[?opt=value&...], scripted:NAME, human"
+    "openai:MODEL@BASE_URL[?opt=value&...], PROVIDER/MODEL[@BASE_URL] (openai, vllm, together, "
+    "openrouter, ...), scripted:NAME, human"
 )
 
 _loaded: dict[str, LanguageModel] = {}
@@ -149,6 +153,10 @@ def _openai(spec: str, rest: str) -> LanguageModel:
 
 
 def _build(spec: str) -> LanguageModel:
+    from debate.models import providers
+
+    if providers.provider_of(spec) is not None:
+        return providers.build(spec)
     scheme, colon, rest = spec.partition(":")
     if "?" in scheme:  # a spec with no ':' and options, e.g. smollm2?dtype=fp32
         scheme, _, query = scheme.partition("?")
@@ -189,6 +197,8 @@ def _api_options(spec: str, query: str) -> dict:
         if value == float("inf"):
             raise ModelError(f"model spec {spec!r}: {k} must be finite")
         opts[k] = value
+    if "prefill" in opts and opts["prefill"] not in PREFILL_MODES:
+        raise ModelError(f"model spec {spec!r}: prefill must be one of {', '.join(PREFILL_MODES)}")
     if "cache" in opts:
         if opts["cache"].lower() not in _API_FLAGS:
             raise ModelError(f"model spec {spec!r}: cache must be true or false")
