@@ -376,7 +376,9 @@ class OpenAIModel(LanguageModel):
                         ctype = resp_headers.get("Content-Type", "?").split(";")[0]
                         problem = f"gave a malformed reply ({e}; {ctype[:60]})"
                     except (TypeError, KeyError, AttributeError, IndexError) as e:
-                        problem = f"gave a malformed reply (an unexpected shape: {type(e).__name__})"
+                        problem = (
+                            f"gave a malformed reply (an unexpected shape: {type(e).__name__})"
+                        )
                 elif status in RATE_LIMIT_STATUS:
                     self._strike(retry_after_s(resp_headers.get("Retry-After")))
                     problem = f"answered {status}: {server_message(raw)}"

@@ -24,7 +24,9 @@ LOGPROB_SLACK = 1e-4
 # CSI and OSC escape sequences (colours, cursor moves, window titles, hyperlinks), then single
 # control characters: C0 but tab and newline, DEL, C1, and the bidi overrides that reorder text
 # on screen (a "Trojan Source" reply).
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x9b[0-?]*[ -/]*[@-~]")
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x9b[0-?]*[ -/]*[@-~]"
+)
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 

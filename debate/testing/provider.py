@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
+from debate.testing.hostile import HOSTILE
+
 # Faults a test can queue with `fail_next`; each is answered instead of one real reply.
 FAULTS = {
     "429": (429, "application/json", b'{"error": {"message": "rate limited"}}'),
@@ -145,7 +147,10 @@ class FakeProvider:
 
     # -- control ------------------------------------------------------------------------------
     def fail_next(self, kind: str, times: int = 1, *, retry_after: str | None = None) -> None:
-        if kind not in FAULTS:
+        """Answer the next `times` requests with a fault: a name in FAULTS, one of the hostile
+        behaviours (debate/testing/hostile.py), or "ok" (a sound reply: queued before a fault,
+        it lets that many requests through first)."""
+        if kind not in FAULTS and kind not in HOSTILE and kind != "ok":
             raise ValueError(f"unknown fault {kind!r}; choose from {sorted(FAULTS)}")
         with self._lock:
             self._faults.extend([(kind, retry_after)] * times)
@@ -159,6 +164,11 @@ class FakeProvider:
     def n_requests(self) -> int:
         return len(self.log)
 
+    def heal(self) -> None:
+        """Drop every queued fault: the server answers soundly from now on."""
+        with self._lock:
+            self._faults.clear()
+
     def reset(self) -> None:
         with self._lock:
             self.log.clear()
@@ -166,7 +176,7 @@ class FakeProvider:
 
     def start(self) -> FakeProvider:
         handler = type("Handler", (_Handler,), {"provider": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+        server = _Server(("127.0.0.1", 0), handler, bind_and_activate=False)
         server.request_queue_size = 1024  # a burst of connections must not hit the backlog
         server.daemon_threads = True
         server.server_bind()
@@ -259,6 +269,16 @@ def _usage(n_in: int, n_out: int) -> dict:
     return {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out}
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up on a reply it will not wait for is no error of the server's
+        (and its traceback would land in the terminal of the test that runs it)."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     provider: FakeProvider
     protocol_version = "HTTP/1.1"  # keep-alive, as real providers
@@ -275,11 +295,22 @@ class _Handler(BaseHTTPRequestHandler):
             p.peak_in_flight = max(p.peak_in_flight, p.in_flight)
         body = None
         reply: tuple[int, str, bytes, dict] = (500, "application/json", b"{}", {})
+        takeover = None
         try:
             body = json.loads(raw or b"{}")
             time.sleep(p.latency())
             fault = p.next_fault()
-            if fault is not None:
+            if fault is not None and fault[0] == "ok":
+                fault = None
+            if fault is not None and fault[0] in HOSTILE:
+                try:
+                    good = p.answer(self.path, body)
+                except LookupError:
+                    good = None
+                key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                takeover = (HOSTILE[fault[0]], key, good)
+                reply = (-1, "", b"", {})  # logged as -1: what was sent is the behaviour's
+            elif fault is not None:
                 kind, retry_after = fault
                 status, ctype, payload = FAULTS[kind]
                 headers = {"Retry-After": retry_after} if retry_after else {}
@@ -306,6 +337,13 @@ class _Handler(BaseHTTPRequestHandler):
                     RequestLog(self.path, start, time.monotonic(), reply[0], body,
                                self.headers.get("Authorization"))
                 )  # fmt: skip
+        if takeover is not None:
+            behaviour, key, good = takeover
+            try:
+                behaviour(self, key, good)
+            except OSError:  # the client gave up on a stalling reply, as it should
+                self.close_connection = True
+            return
         self._send(*reply)
 
     def _send(self, status: int, ctype: str, payload: bytes, headers: dict | None = None) -> None:
