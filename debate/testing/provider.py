@@ -12,6 +12,7 @@ what the server saw rather than on what the client believes it did.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -134,6 +135,7 @@ class FakeProvider:
         retry_after: str | None = "1",
         logprobs: bool = True,
         seed: int = 0,
+        serial: bool = False,
     ):
         self.brain = brain or PseudoModel()
         self.latency_mean_s, self.latency_sigma = latency_mean_s, latency_sigma
@@ -143,6 +145,9 @@ class FakeProvider:
         self._faults: deque[tuple[str, str | None]] = deque()
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
+        # one request worked on at a time, the rest queued (a GPU box without batching): the
+        # more a client sends at once, the longer each waits
+        self._worker = threading.Lock() if serial else contextlib.nullcontext()
         self._server: ThreadingHTTPServer | None = None
 
     # -- control ------------------------------------------------------------------------------
@@ -298,7 +303,8 @@ class _Handler(BaseHTTPRequestHandler):
         takeover = None
         try:
             body = json.loads(raw or b"{}")
-            time.sleep(p.latency())
+            with p._worker:
+                time.sleep(p.latency())
             fault = p.next_fault()
             if fault is not None and fault[0] == "ok":
                 fault = None
