@@ -123,7 +123,8 @@ def run(
     models |= {s for a in cfg.debaters if a.preference for s in make_judge(a.preference).models()}
     start = time.perf_counter()
     warm_models(models)  # before the folder is touched: a bad spec leaves nothing behind
-    check_judge_gets(judge)
+    for j in [judge, *(make_judge(a.preference) for a in cfg.debaters if a.preference)]:
+        check_judge_gets(j)
     check_budget(cfg, models)
     load_s = time.perf_counter() - start
     folder = RunFolder(cfg.run_dir)
