@@ -221,10 +221,13 @@ class OpenAIModel(LanguageModel):
         self._not_before = max(self._not_before, until)
 
     def _timed_out(self, sent_at: float) -> None:
+        """A pause and half the slots, once per round: requests sent before the last cut time
+        out together, and one server that is slow is one strike, not one per request."""
+        if sent_at <= self._cut_at:
+            return
         self._strike(None)
-        if sent_at > self._cut_at and self._slots > 1:  # once per round of requests
-            self._slots //= 2
-            self._cut_at = time.monotonic()
+        self._slots = max(1, self._slots // 2)
+        self._cut_at = time.monotonic()
 
     def _succeeded(self) -> None:
         self._strikes = 0
