@@ -305,6 +305,13 @@ def models() -> None:
     console.print(
         f"[bold]openai key env:[/bold] OPENAI_API_KEY ({'set' if os.environ.get('OPENAI_API_KEY') else 'unset'})"
     )
+    from debate.models.providers import PROVIDERS
+
+    providers = ", ".join(
+        f"{name}/ ({p.key_env} {'set' if os.environ.get(p.key_env) else 'unset'})"
+        for name, p in PROVIDERS.items()
+    )
+    console.print(f"[bold]API providers (PROVIDER/MODEL):[/bold] {escape(providers)}")
 
 
 cache_app = typer.Typer(add_completion=False, help="The on-disk cache of API responses.")

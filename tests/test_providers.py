@@ -129,3 +129,20 @@ def test_legacy_completions_only_when_asked(tmp_path):
         paths = {(r.body["model"], r.path) for r in p.log}
     assert result.exit_code == 0, result.output
     assert paths == {("m", "/v1/completions"), ("j", "/v1/chat/completions")}
+
+
+def test_a_chat_only_host_runs_the_defaults_and_refuses_the_cloze_judge_at_once(tmp_path):
+    """Hosted chat models serve no `/completions`: a run at default settings with a verdict
+    judge plays every match; the cloze judge (echoed prompt log-probabilities) stops the run
+    before any match, naming the option to change."""
+    with FakeProvider(chat_only=True) as p:
+        spec = f"openai:m@{p.url}"
+        ok = run(p, tmp_path, "--debater", spec, "--judge", spec)
+        cloze = CliRunner().invoke(app, ["run", "--debater", spec, "--judge", spec,
+                                         "--judge-kind", "cloze", "--n-items", "2",
+                                         "--out", str(tmp_path), "--name", "c"])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert json.loads((tmp_path / "r" / "results.json").read_text())["n_matches"] == 4
+    assert cloze.exit_code != 0 and not (tmp_path / "c").exists()
+    [line] = [x for x in cloze.output.splitlines() if x.strip()]
+    assert "answered 404" in line and "--judge-kind verdict" in line

@@ -136,10 +136,12 @@ class FakeProvider:
         logprobs: bool = True,
         seed: int = 0,
         serial: bool = False,
+        chat_only: bool = False,
     ):
         self.brain = brain or PseudoModel()
         self.latency_mean_s, self.latency_sigma = latency_mean_s, latency_sigma
         self.rate_429, self.retry_after, self.logprobs = rate_429, retry_after, logprobs
+        self.chat_only = chat_only  # as hosted chat models: no legacy /completions (a 404)
         self.log: list[RequestLog] = []
         self.in_flight = self.peak_in_flight = 0
         self._faults: deque[tuple[str, str | None]] = deque()
@@ -222,7 +224,7 @@ class FakeProvider:
     def answer(self, path: str, body: dict) -> dict:
         if path.endswith("/chat/completions"):
             return self._chat(body)
-        if path.endswith("/completions"):
+        if path.endswith("/completions") and not self.chat_only:
             return self._completion(body)
         raise LookupError(path)
 
