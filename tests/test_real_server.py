@@ -6,69 +6,30 @@ this server does not give, fail at once with the option to change."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from debate.cli import app
-from debate.models import trainable_path
+from debate.testing.served import ServeMissing, transformers_serve
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """(spec of the served SmolLM2, base URL): one server for the module."""
-    exe = Path(sys.executable).parent / "transformers"
-    if importlib.util.find_spec("fastapi") is None or not exe.exists():
-        message = 'transformers serve is missing: pip install -e ".[test,serve]"'
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    folder = trainable_path("smollm2")  # the safetensors folder the harness converts once
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/v1"
-    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    cmd = [str(exe), "serve", folder, "--host", "127.0.0.1", "--port", str(port),
-           "--device", "cpu"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"transformers serve exited with {proc.returncode}; see {log.name}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        else:
-            pytest.fail("transformers serve did not come up within 300 s")
-        yield f"transformers/{folder}@{url}", url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        with transformers_serve(log) as server:
+            yield server
+    except ServeMissing as e:
+        if os.environ.get("CI"):
+            pytest.fail(str(e))
+        pytest.skip(str(e))
 
 
 def invoke(*args: str):

@@ -159,6 +159,8 @@ class OpenAIModel(LanguageModel):
         self._cut_at = -math.inf  # when the slots were last halved
         self._told_cap = False
         self._gives: dict[str, bool] = {}  # what check_gives found, per need
+        # what the server was sent, retries included (usage counts answered calls only)
+        self.sent = self.timed_out = 0
 
     def describe(self) -> dict:
         return {"model": self.spec, "base_url": shown_url(self.base_url), "key_env": self.key_env}
@@ -270,9 +272,11 @@ class OpenAIModel(LanguageModel):
             async with self._slot(state):
                 await self._wait_turn()
                 sent_at = time.monotonic()
+                self.sent += 1
                 try:
                     reply = await self._exchange(state, url, body, headers)
                 except (TimeoutError, httpx.TimeoutException):
+                    self.timed_out += 1
                     problem = f"timed out (timeout {self.timeout_s:g} s for the whole request)"
                     self._timed_out(sent_at)
                 except Malformed as e:
