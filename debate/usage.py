@@ -65,11 +65,13 @@ def parse_price(text: str) -> tuple[str, Price]:
 
 
 def model_name(spec: str) -> str:
-    """The model's own name inside a spec, for prices: `openai:NAME@URL?...`, `hf:NAME?...` and
-    `NAME@URL` give NAME, whatever the backend; a spec with no scheme is its own name."""
+    """The model's own name inside a spec, for prices: `openai:NAME@URL?...`, `hf:NAME?...`,
+    `PROVIDER/NAME[@URL][?...]` give NAME, whatever the backend; `smollm2` is its own name."""
     name = spec.partition("?")[0].partition("@")[0]
     _, colon, rest = name.partition(":")
-    return rest if colon and rest else name
+    if colon:
+        return rest or name
+    return name.partition("/")[2] or name  # a spec with no scheme and a '/' names a provider
 
 
 class Usage:

@@ -3,6 +3,7 @@ what the server saw, not what the client believes it did."""
 
 import asyncio
 import socket
+import time
 from email.utils import formatdate
 
 import pytest
@@ -134,7 +135,7 @@ def test_client_errors_fail_at_once_with_the_message_and_no_key(server, monkeypa
 def test_timeout_is_configurable():
     with (
         FakeProvider(latency_mean_s=1.0, latency_sigma=0.01) as p,
-        pytest.raises(ModelError, match=r"timed out \(timeout 0.2 s\)"),
+        pytest.raises(ModelError, match=r"timed out \(timeout 0.2 s for the whole request\)"),
     ):
         asyncio.run(model(p, timeout_s=0.2, max_retries=0).generate([chat("x")]))
 
@@ -191,3 +192,48 @@ def test_a_server_without_logprobs_names_the_judges_that_still_work():
 def test_bad_spec_options_are_clear_errors(query, words):
     with pytest.raises(ModelError, match=words):
         load_model(f"openai:m@http://127.0.0.1:9/v1?{query}")
+
+
+@pytest.mark.slow
+def test_a_slow_server_is_sent_fewer_requests_at_once_not_more_copies():
+    """A server that works on one request at a time (0.3 s each) and a client with 8 slots and
+    a 1 s deadline: the requests queued behind the third time out while the server still works
+    on them. The model backs off as a whole and halves its slots, so all 8 finish and the server
+    is not flooded with copies (the client before this, re-sending each at once, measured
+    28-31 requests in three tries; this one 19-20)."""
+    with FakeProvider(latency_mean_s=0.3, latency_sigma=0.01, serial=True) as p:
+        m = model(p, concurrency=8, timeout_s=1.0, backoff_s=0.2, max_retries=5, cache=False)
+        out = asyncio.run(m.generate([chat(f"q{i}") for i in range(8)]))
+        assert len(out) == 8 and p.n_requests <= 24
+
+
+def test_one_deadline_covers_a_reply_dripped_byte_by_byte(server):
+    """Each read is quick, the whole is not: the deadline is for the whole request."""
+    server.fail_next("drip a byte per 0.5 s")
+    start = time.monotonic()
+    with pytest.raises(ModelError, match=r"timed out \(timeout 1 s for the whole request\)"):
+        asyncio.run(model(server, timeout_s=1, max_retries=0).generate([chat("x")]))
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize(
+    "fault, words",
+    [
+        ("logprobs NaN", "holds NaN"),
+        ("logprobs -inf", "holds -Infinity"),
+        ("logprobs positive", "log-probability is 3.0"),
+    ],
+)
+def test_impossible_logprobs_are_retried_then_refused(server, fault, words):
+    server.fail_next(fault, times=2)
+    prompt = [Message(role="user", content="Which?")]
+    with pytest.raises(ModelError, match=words):
+        asyncio.run(model(server, max_retries=1).next_token_logprobs([prompt]))
+    assert server.n_requests == 2
+
+
+@pytest.mark.parametrize("fault", ["usage negative", "usage a string", "usage NaN"])
+def test_impossible_usage_is_retried_and_never_billed(server, fault):
+    server.fail_next(fault)
+    [g] = asyncio.run(model(server).generate([chat("x")]))
+    assert g.tokens_in >= 0 and server.n_requests == 2

@@ -215,7 +215,7 @@ def test_a_protocol_a_judge_a_task_and_a_backend_are_one_new_file_each(tmp_path)
     for rel, text in NEW_FILES.items():
         (tmp_path / rel).write_text(text)
     env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    args = [sys.executable, "-m", "debate.cli", "run", "--protocol", "opening-only",
+    args = [sys.executable, "-m", "debate.cli.main", "run", "--protocol", "opening-only",
             "--judge-kind", "longest", "--task", "colours", "--debater", "e=echo",
             "--n-items", "2", "--out", str(tmp_path / "runs"), "--name", "new"]  # fmt: skip
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)

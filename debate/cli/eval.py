@@ -11,6 +11,7 @@ from debate.cli.shared import (
     MaxCost,
     MaxFailures,
     MaxTokens,
+    ModelBaseUrl,
     NoCache,
     Prices,
     assignment,
@@ -20,6 +21,7 @@ from debate.cli.shared import (
     flags_to_overrides,
     print_usage,
     progress,
+    with_base_url,
     with_prices,
 )
 from debate.registry import register
@@ -50,6 +52,7 @@ def protocols(
     max_cost: MaxCost = None,
     max_tokens: MaxTokens = None,
     max_failures: MaxFailures = None,
+    model_base_url: ModelBaseUrl = None,
 ) -> None:
     """Judge accuracy under naive, expert, consultancy, debate and a compute-matched judge."""
     from debate.config import load_config
@@ -66,6 +69,7 @@ def protocols(
         overrides.append(assignment("arms", [a.strip() for a in arms.split(",")]))
     try:
         cfg = with_prices(load_config(ProtocolSuiteConfig, config, overrides + list(set_)), price)
+        cfg = with_base_url(cfg, model_base_url)
         with caching(no_cache), progress("protocols") as report:
             results = run_suite(cfg, lambda arm: lambda k, n: report(arm, k, n))
     except USER_ERRORS as e:

@@ -15,6 +15,7 @@ from debate.cli.shared import (
     MaxCost,
     MaxFailures,
     MaxTokens,
+    ModelBaseUrl,
     NoCache,
     Prices,
     assignment,
@@ -27,6 +28,7 @@ from debate.cli.shared import (
     print_usage,
     progress,
     registered,
+    with_base_url,
     with_prices,
 )
 from debate.config import RunConfig, load_config
@@ -60,6 +62,7 @@ def run(
     max_cost: MaxCost = None,
     max_tokens: MaxTokens = None,
     max_failures: MaxFailures = None,
+    model_base_url: ModelBaseUrl = None,
 ) -> None:
     """Run one protocol over a task; with no arguments, the embedded SmolLM2 default."""
     from debate.run import runner
@@ -82,6 +85,7 @@ def run(
         overrides.append("debaters=" + json.dumps([parse_debater(d) for d in debater]))
     try:
         cfg: RunConfig = with_prices(load_config(RunConfig, config, overrides + list(set_)), price)
+        cfg = with_base_url(cfg, model_base_url)
         start = time.perf_counter()
         with caching(no_cache), progress(f"{cfg.protocol.name} debate") as report:
             result = runner.run(cfg, on_progress=lambda k, n: report("matches", k, n))
@@ -123,6 +127,7 @@ def tournament(
     max_cost: MaxCost = None,
     max_tokens: MaxTokens = None,
     max_failures: MaxFailures = None,
+    model_base_url: ModelBaseUrl = None,
 ) -> None:
     """Debaters play each other on both sides; Elo with intervals, judge accuracy, a report.
     With no arguments: four debaters of different strength and the SmolLM2 judge."""
@@ -139,7 +144,7 @@ def tournament(
         overrides.append("debaters=" + json.dumps([parse_debater(d) for d in debater]))
     try:
         cfg: TournamentConfig = load_config(TournamentConfig, config, overrides + list(set_))
-        cfg = with_prices(cfg, price)
+        cfg = with_base_url(with_prices(cfg, price), model_base_url)
         with caching(no_cache), progress(f"tournament ({cfg.schedule.kind})") as report:
             result = run_tournament(cfg, on_progress=lambda k, n: report("matches", k, n))
     except USER_ERRORS as e:
@@ -300,6 +305,13 @@ def models() -> None:
     console.print(
         f"[bold]openai key env:[/bold] OPENAI_API_KEY ({'set' if os.environ.get('OPENAI_API_KEY') else 'unset'})"
     )
+    from debate.models.providers import PROVIDERS
+
+    providers = ", ".join(
+        f"{name}/ ({p.key_env} {'set' if os.environ.get(p.key_env) else 'unset'})"
+        for name, p in PROVIDERS.items()
+    )
+    console.print(f"[bold]API providers (PROVIDER/MODEL):[/bold] {escape(providers)}")
 
 
 cache_app = typer.Typer(add_completion=False, help="The on-disk cache of API responses.")

@@ -113,6 +113,14 @@ MaxTokens = Annotated[
     int | None,
     typer.Option(help="stop starting matches once this many tokens are used (resumable)"),
 ]
+ModelBaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--model-base-url",
+        help="base URL of every PROVIDER/MODEL spec without an @URL of its own "
+        "(e.g. http://gpu-box:8000/v1 for vllm/MODEL)",
+    ),
+]
 MaxFailures = Annotated[
     int | None,
     typer.Option(help="give up after more than this many failed matches (default 0)"),
@@ -124,6 +132,20 @@ def with_prices(cfg, prices: list[str] | None):
     from debate.usage import parse_price
 
     cfg.prices.update(dict(parse_price(p) for p in prices or []))
+    return cfg
+
+
+def with_base_url(cfg, url: str | None):
+    """`--model-base-url`: every provider spec of the config (debaters, their preference
+    judges, the judge) without its own `@URL` is given this one."""
+    from debate.models.providers import with_base_url as put
+
+    if url:
+        for a in cfg.debaters:
+            a.model = put(a.model, url)
+            if a.preference is not None:
+                a.preference.model = put(a.preference.model, url)
+        cfg.judge.model = put(cfg.judge.model, url)
     return cfg
 
 

@@ -72,6 +72,7 @@ class ClozeOptions(Strict):
 @register("judge", "cloze")
 class ClozeJudge(Judge):
     options = ClozeOptions
+    needs = "prompt_logprobs"
 
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -142,6 +143,8 @@ class ClozeJudge(Judge):
 
 @register("judge", "letter")
 class LetterJudge(Judge):
+    needs = "top_logprobs"
+
     async def decide(self, case: Case) -> Verdict:
         view = self.view(case, labelled=True)
         labels = LABELS[: len(case.item.answers)]

@@ -146,7 +146,9 @@ async def choose_speech(m: Match, role: str, round: int, sees: list[Turn] | None
             meta=task_meta(load_model(agent.model), m.item, role, side=side, round=round),
         )  # fmt: skip
         [gen] = await load_model(agent.model).generate([request])
-        text, tokens_in, tokens_out = gen.text, gen.tokens_in, gen.tokens_out
+        # a chat API may drop the reply prefix (debate/models/providers.py): the quote stays
+        said = gen.text if gen.text.startswith(text) else f"{text} {gen.text.lstrip()}"
+        text, tokens_in, tokens_out = said, gen.tokens_in, gen.tokens_out
     shown, quotes = mark_quotes(text, m.item.context, m.cfg.evidence.quote_threshold)
     seen = len(m.transcript.turns if sees is None else sees)
     choice = SpanChoice(by=agent.choose_by, spans=spans, scores=scores,

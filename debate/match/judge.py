@@ -138,6 +138,9 @@ class NoOptions(Strict):
 
 class Judge(ABC):
     options: type[BaseModel] = NoOptions  # its own settings, given as `judge.params`
+    # what it reads off its model besides text ('top_logprobs', 'prompt_logprobs'): checked
+    # before a run, so a server that gives none fails it at once
+    needs: str | None = None
 
     def __init__(self, cfg: JudgeConfig):
         self.cfg = cfg

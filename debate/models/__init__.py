@@ -8,6 +8,8 @@
     gguf:/path/model.gguf                a GGUF file, converted once to safetensors and cached
     peft:/path/to/adapter                a LoRA adapter on its base model (a training checkpoint)
     openai:MODEL@http://127.0.0.1:8000/v1[?key_env=VAR&concurrency=8&timeout_s=60&cache=0]
+    PROVIDER/MODEL[@URL][?opt=value&...] a named API: openai/gpt-4o-mini, vllm/MODEL, together/...
+                                         (debate/models/providers.py lists them)
     scripted:honest | scripted:liar | scripted:random | scripted:assert
     scripted:say@FILE                    says the text FILE (JSON) gives per item and role
     human                                a person at the terminal
@@ -70,10 +72,14 @@ def forms() -> str:
     for name, factory in entries("backend").items():
         line = (factory.__doc__ or "").strip().splitlines()[0] if factory.__doc__ else ""
         out.append(line.partition(": ")[0] if line.startswith(name) else name)
-    return ", ".join(out)
+    return ", ".join([*out, "PROVIDER/MODEL[@BASE_URL] (openai, vllm, together, openrouter, ...)"])
 
 
 def _build(spec: str) -> LanguageModel:
+    from debate.models import providers
+
+    if providers.provider_of(spec) is not None:
+        return providers.build(spec)
     scheme, colon, rest = spec.partition(":")
     if "?" in scheme:  # a spec with no ':' and options, e.g. smollm2?dtype=fp32
         scheme, _, query = scheme.partition("?")

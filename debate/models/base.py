@@ -103,6 +103,12 @@ class LanguageModel(ABC):
             "judges need them, the verdict judge does not"
         )
 
+    async def check_gives(self, need: str) -> None:
+        """Raise a one-line ModelError if this model cannot give `need` ('top_logprobs' or
+        'prompt_logprobs', what a judge reads); a backend that may not asks its server.
+        Local models compute both."""
+        return None
+
     def describe(self) -> dict:
         return {"model": self.spec}
 

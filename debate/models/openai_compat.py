@@ -1,27 +1,43 @@
 """Any OpenAI-compatible HTTP endpoint: vLLM, Ollama, llama.cpp server, hosted APIs.
 
 Research-scale behaviour:
-- Nothing bound to an event loop lives on the model between runs. The semaphore and the HTTP
-  client belong to the running loop (kept in a WeakKeyDictionary, dropped when that loop's
-  `asyncio.run` ends), so one cached model serves any number of consecutive runs.
-- Each request is sent as soon as one of the model's `concurrency` slots is free.
-- Rate limits slow the whole model, not one request: a 429/503 sets a "not before" time that
-  every request of this model waits for (`Retry-After`, in seconds or as an HTTP date, else an
-  exponential step that grows with consecutive 429s and resets on the next success).
-- Malformed replies (not JSON, HTML with status 200, a redirect, no `choices`, null text) are
-  retried like a 5xx, then fail with a one-line ModelError; any other 4xx but 408/409/429 fails
-  at once with the server's own message.
-- The API key is read from an environment variable at call time and is never stored in a
-  description, transcript, log line, cache entry or error message.
+- Chat first: every chat prompt goes to `/chat/completions`. A prompt style's reply prefix
+  (`<quote>`) is dropped there, sent as an assistant message to continue where the server says
+  it can (`prefill=continue`, vLLM), or sent to the legacy `/completions` endpoint only when asked
+  (`prefill=completions`). Plain-text prompts and echoed prompt log-probabilities (the cloze
+  judge) need `/completions`; `check_gives` asks the server once, before a run, for what a judge
+  needs.
+- Nothing bound to an event loop lives on the model between runs. The HTTP client and the
+  queue of requests waiting for a slot belong to the running loop (kept in a
+  WeakKeyDictionary, dropped when that loop's `asyncio.run` ends), so one cached model serves
+  any number of consecutive runs.
+- Each request is sent as soon as one of the model's slots is free. A request has one deadline
+  (`timeout_s`) for the whole exchange, connection to last byte, so a server dripping its reply
+  cannot hold it longer.
+- An overloaded server slows the whole model, not one request: a 429/503 sets a "not before"
+  time that every request of this model waits for (`Retry-After`, in seconds or as an HTTP date,
+  capped at `max_backoff_s` with a one-line notice, else an exponential step that grows with
+  consecutive strikes and resets on the next success). A request that runs past its deadline is
+  a strike too, and halves the model's slots (once per round of requests, as TCP halves its
+  window; each success gives one back), so a slow server is not sent more copies of work it is
+  still doing.
+- Malformed replies (not JSON, a body that cannot be decoded, HTML with status 200, a redirect,
+  no `choices`, null text, non-finite or positive log-probabilities, negative or non-numeric
+  `usage`) are retried like a 5xx, then fail with a one-line ModelError; any other 4xx but
+  408/409/429 fails at once with the server's own message.
+- Nothing from the server is trusted (debate/models/untrusted.py): its text loses control
+  characters, and no API key reaches a description, transcript, log line, cache entry or error.
 - Reproducible calls (temperature 0, or seeded) are served from the on-disk response cache.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import random
+import sys
 import time
 import weakref
 from collections.abc import Callable
@@ -37,30 +53,52 @@ from debate.models.base import (
     Generation,
     GenerationRequest,
     LanguageModel,
+    Message,
     ModelError,
     Prompt,
     Score,
     ScoreRequest,
     render_plain,
 )
+from debate.models.openai_replies import (
+    chat_text,
+    completion_text,
+    echoed_logprobs,
+    server_message,
+    top_logprobs,
+)
+from debate.models.untrusted import (
+    MAX_REPLY_BYTES,
+    Malformed,
+    clean_text,
+    parse_json,
+    redact,
+    secrets,
+    shown_url,
+    usage_counts,
+)
+
+__all__ = ["OpenAIModel", "Malformed", "Refused", "retry_after_s", "NO_LOGPROBS_HINT"]
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 RATE_LIMIT_STATUS = {429, 503}
 MAX_TOP_LOGPROBS = 20  # the most OpenAI's chat API returns; vLLM and llama.cpp accept it too
 NO_LOGPROBS_HINT = (
     "the cloze and letter judges need log-probabilities; with this server use --judge-kind "
-    "verdict (or oracle)"
+    "verdict (judge.kind in a config)"
 )
+NEEDS = ("top_logprobs", "prompt_logprobs")
 
 
-class Malformed(ValueError):
-    """A 2xx reply that is not what the API promises; retried like a 5xx."""
+class Refused(ModelError):
+    """The server refused the request itself (a 4xx other than a rate limit): not retried."""
 
 
 @dataclass
 class _LoopState:
-    slots: asyncio.Semaphore
     client: httpx.AsyncClient
+    room: asyncio.Condition  # notified whenever a slot frees or the model's slot count grows
+    in_flight: int = 0
     closer: asyncio.Task | None = None  # held so the task is not garbage-collected
 
 
@@ -69,49 +107,15 @@ def retry_after_s(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
+        return max(0.0, seconds) if seconds == seconds else None
     except ValueError:
         pass
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-def server_message(resp: httpx.Response) -> str:
-    try:
-        data = resp.json()
-        err = data.get("error", data) if isinstance(data, dict) else data
-        text = err.get("message", err) if isinstance(err, dict) else err
-        text = str(text)
-    except ValueError:
-        text = resp.text
-    return " ".join(text.split())[:300]
-
-
-def _first_choice(data: Any) -> dict:
-    if not isinstance(data, dict):
-        raise Malformed("the body is not a JSON object")
-    choices = data.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise Malformed("no 'choices'")
-    return choices[0]
-
-
-def chat_text(data: Any) -> str:
-    message = _first_choice(data).get("message")
-    content = message.get("content") if isinstance(message, dict) else None
-    if not isinstance(content, str):
-        raise Malformed("the message content is null")
-    return content
-
-
-def completion_text(data: Any) -> str:
-    text = _first_choice(data).get("text")
-    if not isinstance(text, str):
-        raise Malformed("'text' is null")
-    return text
 
 
 class OpenAIModel(LanguageModel):
@@ -129,6 +133,7 @@ class OpenAIModel(LanguageModel):
         backoff_s: float = 0.5,
         max_backoff_s: float = 120.0,
         cache: bool = True,
+        prefill: str = "drop",
     ):
         if concurrency < 1:
             raise ModelError(f"model spec {spec!r}: concurrency must be at least 1")
@@ -136,9 +141,12 @@ class OpenAIModel(LanguageModel):
             raise ModelError(f"model spec {spec!r}: max_retries must be 0 or more")
         if timeout_s <= 0 or connect_timeout_s <= 0 or backoff_s < 0:
             raise ModelError(f"model spec {spec!r}: timeouts must be positive")
+        if prefill not in ("drop", "continue", "completions"):
+            raise ModelError(f"model spec {spec!r}: prefill must be drop, continue or completions")
         self.spec, self.model, self.base_url = spec, model, base_url.rstrip("/")
-        self.key_env, self.max_retries = key_env, max_retries
+        self.key_env, self.max_retries, self.prefill = key_env, max_retries, prefill
         self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
+        self.timeout_s = timeout_s
         self.timeout = httpx.Timeout(timeout_s, connect=min(connect_timeout_s, timeout_s))
         self.concurrency, self.use_cache = concurrency, cache
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
@@ -146,10 +154,16 @@ class OpenAIModel(LanguageModel):
         )
         # Shared by every loop and request of this model: plain numbers, not asyncio objects.
         self._not_before = 0.0  # time.monotonic() before which no request is sent
-        self._strikes = 0  # 429/503 replies since the last success
+        self._strikes = 0  # 429/503 replies and time-outs since the last success
+        self._slots = concurrency  # requests allowed in flight now (fewer after time-outs)
+        self._cut_at = -math.inf  # when the slots were last halved
+        self._told_cap = False
+        self._gives: dict[str, bool] = {}  # what check_gives found, per need
+        # what the server was sent, retries included (usage counts answered calls only)
+        self.sent = self.timed_out = 0
 
     def describe(self) -> dict:
-        return {"model": self.spec, "base_url": self.base_url, "key_env": self.key_env}
+        return {"model": self.spec, "base_url": shown_url(self.base_url), "key_env": self.key_env}
 
     @property
     def max_batch(self) -> int:
@@ -163,8 +177,9 @@ class OpenAIModel(LanguageModel):
             limits = httpx.Limits(
                 max_connections=self.concurrency, max_keepalive_connections=self.concurrency
             )
-            client = httpx.AsyncClient(timeout=self.timeout, limits=limits)
-            state = self._loops[loop] = _LoopState(asyncio.Semaphore(self.concurrency), client)
+            # redirects are answers to judge, not to follow: one may point anywhere
+            client = httpx.AsyncClient(timeout=self.timeout, limits=limits, follow_redirects=False)
+            state = self._loops[loop] = _LoopState(client, asyncio.Condition())
             state.closer = loop.create_task(self._close_at_end(loop, client))
         return state
 
@@ -177,14 +192,49 @@ class OpenAIModel(LanguageModel):
             self._loops.pop(loop, None)
             await client.aclose()
 
-    # -- rate limits --------------------------------------------------------------------------
-    def _slow_down(self, resp: httpx.Response) -> None:
-        wait = retry_after_s(resp.headers.get("Retry-After"))
+    @contextlib.asynccontextmanager
+    async def _slot(self, state: _LoopState):
+        async with state.room:
+            await state.room.wait_for(lambda: state.in_flight < self._slots)
+            state.in_flight += 1
+        try:
+            yield
+        finally:
+            async with state.room:
+                state.in_flight -= 1
+                state.room.notify_all()
+
+    # -- overload -----------------------------------------------------------------------------
+    def _strike(self, asked_s: float | None) -> None:
+        """Pause the whole model: `asked_s` as the server asked (capped), else an exponential
+        step."""
+        wait = asked_s
         if wait is None:
             wait = self.backoff_s * 2 ** min(self._strikes, 8) * (0.5 + random.random())
+        elif wait > self.max_backoff_s and not self._told_cap:
+            self._told_cap = True
+            print(
+                f"note: {self._redact(self.spec)} was asked to wait {wait:g} s (Retry-After); "
+                f"waiting at most max_backoff_s={self.max_backoff_s:g} s (a spec option)",
+                file=sys.stderr,
+            )
         self._strikes += 1
         until = time.monotonic() + min(wait, self.max_backoff_s)
         self._not_before = max(self._not_before, until)
+
+    def _timed_out(self, sent_at: float) -> None:
+        """A pause and half the slots, once per round: requests sent before the last cut time
+        out together, and one server that is slow is one strike, not one per request."""
+        if sent_at <= self._cut_at:
+            return
+        self._strike(None)
+        self._slots = max(1, self._slots // 2)
+        self._cut_at = time.monotonic()
+
+    def _succeeded(self) -> None:
+        self._strikes = 0
+        # one slot back per success (the release that follows wakes whoever waits for it)
+        self._slots = min(self.concurrency, self._slots + 1)
 
     async def _wait_turn(self) -> None:
         while (delay := self._not_before - time.monotonic()) > 0:
@@ -192,64 +242,93 @@ class OpenAIModel(LanguageModel):
 
     # -- one HTTP call ------------------------------------------------------------------------
     def _redact(self, text: str) -> str:
-        key = os.environ.get(self.key_env, "")
-        return text.replace(key, "***") if key else text
+        return clean_text(redact(text, secrets([self.key_env])))
 
-    async def _post(self, path: str, body: dict, parse: Callable[[Any], Any]) -> dict:
-        """The reply's JSON, once `parse` accepts it; retries what a retry can fix."""
+    async def _exchange(
+        self, state: _LoopState, url: str, body: dict, headers: dict
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """Status, headers and the whole body, within one deadline for all of it."""
+        async with (
+            asyncio.timeout(self.timeout_s),
+            state.client.stream("POST", url, json=body, headers=headers) as resp,
+        ):
+            chunks, size = [], 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_REPLY_BYTES:
+                    raise Malformed(f"the body is over {MAX_REPLY_BYTES // 2**20} MiB")
+                chunks.append(chunk)
+            return resp.status_code, resp.headers, b"".join(chunks)
+
+    async def _post(self, path: str, body: dict, parse: Callable[[Any], Any]) -> tuple[Any, dict]:
+        """The parsed reply and its JSON, once `parse` accepts it; retries what a retry can fix."""
         key = os.environ.get(self.key_env, "")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         url = f"{self.base_url}{path}"
         state = self._state()
         problem = ""
         for attempt in range(self.max_retries + 1):
-            resp = None
-            async with state.slots:
+            reply = None
+            async with self._slot(state):
                 await self._wait_turn()
+                sent_at = time.monotonic()
+                self.sent += 1
                 try:
-                    resp = await state.client.post(url, json=body, headers=headers)
-                except httpx.TimeoutException:
-                    problem = f"timed out (timeout {self.timeout.read:g} s)"
-                except httpx.TransportError as e:
+                    reply = await self._exchange(state, url, body, headers)
+                except (TimeoutError, httpx.TimeoutException):
+                    self.timed_out += 1
+                    problem = f"timed out (timeout {self.timeout_s:g} s for the whole request)"
+                    self._timed_out(sent_at)
+                except Malformed as e:
+                    problem = f"gave a malformed reply ({e})"
+                except httpx.DecodingError:
+                    problem = "gave a reply that cannot be decoded (its Content-Encoding lies)"
+                except (httpx.HTTPError, OSError) as e:
                     problem = f"unreachable ({type(e).__name__})"
-            if resp is not None:
-                status = resp.status_code
+            if reply is not None:
+                status, resp_headers, raw = reply
                 if 200 <= status < 300:
                     try:
-                        data = resp.json()
-                        parse(data)
-                        self._strikes = 0
-                        return data
-                    except ValueError as e:  # Malformed, or a body that is not JSON
-                        reason = str(e) if isinstance(e, Malformed) else "the body is not JSON"
-                        ctype = resp.headers.get("Content-Type", "?").split(";")[0]
-                        problem = f"gave a malformed reply ({reason}; {ctype})"
+                        data = parse_json(raw)
+                        parsed = parse(data)
+                        usage_counts(data)
+                        self._succeeded()
+                        return parsed, data
+                    except Malformed as e:
+                        ctype = resp_headers.get("Content-Type", "?").split(";")[0]
+                        problem = f"gave a malformed reply ({e}; {ctype[:60]})"
+                    except (TypeError, KeyError, AttributeError, IndexError) as e:
+                        problem = (
+                            f"gave a malformed reply (an unexpected shape: {type(e).__name__})"
+                        )
                 elif status in RATE_LIMIT_STATUS:
-                    self._slow_down(resp)
-                    problem = f"answered {status}: {self._redact(server_message(resp))}"
+                    self._strike(retry_after_s(resp_headers.get("Retry-After")))
+                    problem = f"answered {status}: {server_message(raw)}"
                     if attempt < self.max_retries:
                         continue  # the model-wide wait in _wait_turn is the backoff
                 elif 300 <= status < 400:
-                    where = resp.headers.get("Location", "?")
+                    where = shown_url(resp_headers.get("Location", "?"))
                     problem = f"answered {status} (a redirect to {where}, not a reply)"
                 elif status in RETRY_STATUS or status >= 500:
-                    problem = f"answered {status}: {self._redact(server_message(resp))}"
+                    problem = f"answered {status}: {server_message(raw)}"
                 else:
-                    raise ModelError(
-                        f"endpoint {url} answered {status}: {self._redact(server_message(resp))}"
-                    )
+                    raise Refused(
+                        self._redact(f"endpoint {shown_url(url)} answered {status}: "
+                                     f"{server_message(raw)}")
+                    )  # fmt: skip
             if attempt == self.max_retries:
                 break
             await asyncio.sleep(
                 min(self.backoff_s * 2**attempt * (0.5 + random.random()), self.max_backoff_s)
             )
         tries = self.max_retries + 1
-        raise ModelError(f"endpoint {url} {problem} ({tries} tries)")
+        raise ModelError(self._redact(f"endpoint {shown_url(url)} {problem} ({tries} tries)"))
 
     async def _call(
         self, path: str, body: dict, parse: Callable[[Any], Any], *, cacheable: bool, meta=None
-    ) -> tuple[Any, dict]:
-        """Parsed reply and the raw JSON, from the cache when allowed, and billed."""
+    ) -> tuple[Any, tuple[int, int]]:
+        """The parsed reply and its (input, output) token counts, from the cache when allowed,
+        and billed."""
         started = time.monotonic()
         key = None
         if cacheable and self.use_cache and cache.enabled():
@@ -257,20 +336,20 @@ class OpenAIModel(LanguageModel):
             # off the event loop: a write-locked cache file may make a call wait (busy timeout)
             hit = await asyncio.to_thread(cache.open_cache().get, key)
             if hit is not None:
-                usage.record(self.spec, meta, cached=True, started=started)
-                return parse(hit), hit
-        data = await self._post(path, body, parse)
-        counts = data.get("usage") or {}
-        usage.record(
-            self.spec,
-            meta,
-            tokens_in=int(counts.get("prompt_tokens") or 0),
-            tokens_out=int(counts.get("completion_tokens") or 0),
-            started=started,
-        )
+                with contextlib.suppress(Malformed, TypeError, KeyError, AttributeError):
+                    parsed = parse(hit), usage_counts(hit)  # an entry from before these checks
+                    usage.record(self.spec, meta, cached=True, started=started)
+                    return parsed
+        parsed, data = await self._post(path, body, parse)
+        counts = usage_counts(data)
+        usage.record(self.spec, meta, tokens_in=counts[0], tokens_out=counts[1], started=started)
         if key is not None:
             await asyncio.to_thread(cache.open_cache().put, key, "openai", self.model, data)
-        return parse(data), data
+        return parsed, counts
+
+    def _text(self, text: str) -> str:
+        """Generated text as it may be stored and shown."""
+        return self._redact(text)
 
     # -- the LanguageModel interface ----------------------------------------------------------
     async def generate(self, requests: list[GenerationRequest]) -> list[Generation]:
@@ -286,23 +365,20 @@ class OpenAIModel(LanguageModel):
             "seed": r.seed,
         }
         cacheable = s.temperature <= 0 or r.cache
-        if isinstance(r.prompt, str) or r.prefill:
+        prefix = ""
+        if isinstance(r.prompt, str) or (r.prefill and self.prefill == "completions"):
             body["prompt"] = render_plain(r.prompt) + r.prefill
-            text, data = await self._call(
-                "/completions", body, completion_text, cacheable=cacheable, meta=r.meta
-            )
-            text = r.prefill + text
+            path, parse, prefix = "/completions", completion_text, r.prefill
         else:
-            body["messages"] = [m.model_dump() for m in r.prompt]
-            text, data = await self._call(
-                "/chat/completions", body, chat_text, cacheable=cacheable, meta=r.meta
-            )
-        counts = data.get("usage") or {}
-        return Generation(
-            text=text,
-            tokens_in=int(counts.get("prompt_tokens") or 0),
-            tokens_out=int(counts.get("completion_tokens") or 0),
-        )
+            messages = [m.model_dump() for m in r.prompt]
+            if r.prefill and self.prefill == "continue":
+                messages.append({"role": "assistant", "content": r.prefill})
+                body.update(continue_final_message=True, add_generation_prompt=False)
+                prefix = r.prefill
+            body["messages"] = messages
+            path, parse = "/chat/completions", chat_text
+        text, (n_in, n_out) = await self._call(path, body, parse, cacheable=cacheable, meta=r.meta)
+        return Generation(text=prefix + self._text(text), tokens_in=n_in, tokens_out=n_out)
 
     async def score(self, requests: list[ScoreRequest]) -> list[Score]:
         return list(await asyncio.gather(*(self._score_one(r) for r in requests)))
@@ -318,22 +394,18 @@ class OpenAIModel(LanguageModel):
             "logprobs": 1,
             "temperature": 0.0,
         }
-        _, data = await self._call(
-            "/completions", body, _first_choice, cacheable=True, meta={"role": "judge"}
+        end = len(ctx) + len(r.continuation)
+        picked, _ = await self._call(
+            "/completions",
+            body,
+            lambda data: echoed_logprobs(data, len(ctx), end),
+            cacheable=True,
+            meta={"role": "judge"},
         )
-        lp = _first_choice(data).get("logprobs") or {}
-        offsets, values = lp.get("text_offset"), lp.get("token_logprobs")
-        if not offsets or not values:
+        if not picked:
             raise ModelError(
-                f"endpoint {self.base_url} returned no prompt log-probabilities; {NO_LOGPROBS_HINT}"
-            )
-        picked = [
-            v for o, v in zip(offsets, values) if len(ctx) <= o < len(ctx) + len(r.continuation)
-        ]
-        if not picked or any(v is None for v in picked):
-            raise ModelError(
-                f"endpoint {self.base_url} returned no log-probabilities for the answer; "
-                f"{NO_LOGPROBS_HINT}"
+                f"endpoint {shown_url(self.base_url)} returned no prompt log-probabilities "
+                f"for the answer; {NO_LOGPROBS_HINT}"
             )
         return Score(logprob=float(sum(picked)), n_tokens=len(picked), n_chars=len(r.continuation))
 
@@ -345,37 +417,35 @@ class OpenAIModel(LanguageModel):
         k = max(1, min(top_k, MAX_TOP_LOGPROBS))
         return list(await asyncio.gather(*(self._next_token_one(p, k) for p in prompts)))
 
-    async def _next_token_one(self, prompt: Prompt, k: int) -> dict[str, float]:
+    async def _next_token_one(self, prompt: Prompt, k: int, cacheable: bool = True):
         body: dict = {"model": self.model, "max_tokens": 1, "temperature": 0.0}
         if isinstance(prompt, str):
             body.update(prompt=prompt, logprobs=k)
-            _, data = await self._call(
-                "/completions", body, _first_choice, cacheable=True, meta={"role": "judge"}
-            )
-            top = ((_first_choice(data).get("logprobs") or {}).get("top_logprobs") or [None])[0]
-            pairs = list(top.items()) if isinstance(top, dict) else []
+            path = "/completions"
         else:
             body.update(messages=[m.model_dump() for m in prompt], logprobs=True, top_logprobs=k)
-            _, data = await self._call(
-                "/chat/completions", body, _first_choice, cacheable=True, meta={"role": "judge"}
-            )
-            content = (_first_choice(data).get("logprobs") or {}).get("content") or [{}]
-            entries = content[0].get("top_logprobs") or [] if isinstance(content[0], dict) else []
-            pairs = [(e.get("token"), e.get("logprob")) for e in entries if isinstance(e, dict)]
-        out: dict[str, float] = {}
-        for token, logprob in pairs:
-            if isinstance(token, str) and isinstance(logprob, int | float):
-                # two token ids may decode to the same text: their probabilities add
-                prev = out.get(token)
-                out[token] = logprob if prev is None else _logaddexp(prev, logprob)
+            path = "/chat/completions"
+        out, _ = await self._call(
+            path, body, top_logprobs, cacheable=cacheable, meta={"role": "judge"}
+        )
         if not out:
             raise ModelError(
-                f"endpoint {self.base_url} returned no top_logprobs for model {self.model!r}; "
-                f"{NO_LOGPROBS_HINT}"
+                f"endpoint {shown_url(self.base_url)} returned no top_logprobs for model "
+                f"{self.model!r}; {NO_LOGPROBS_HINT}"
             )
-        return out
+        return {self._text(t): v for t, v in out.items()}
 
-
-def _logaddexp(a: float, b: float) -> float:
-    hi = max(a, b)
-    return hi + math.log(math.exp(a - hi) + math.exp(b - hi))
+    async def check_gives(self, need: str) -> None:
+        """Ask the server once whether it gives what a judge needs ('top_logprobs' for the
+        letter judge, 'prompt_logprobs' for the cloze judge); a one-line ModelError if not."""
+        if need not in NEEDS or self._gives.get(need):
+            return
+        try:
+            if need == "top_logprobs":
+                probe = [Message(role="user", content="Reply with one letter: A or B.")]
+                await self._next_token_one(probe, 2, cacheable=False)
+            else:
+                await self._score_one(ScoreRequest(prompt="The sky is", continuation=" blue"))
+        except Refused as e:
+            raise ModelError(f"{e}; {NO_LOGPROBS_HINT}") from None
+        self._gives[need] = True

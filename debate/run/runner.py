@@ -12,6 +12,7 @@ from debate.match.judge import Judge, make_judge
 from debate.match.prompts import STYLES
 from debate.match.protocol import Protocol
 from debate.models import load_model
+from debate.models.providers import is_api
 from debate.registry import get
 from debate.run.engine import MatchSpec, RunAborted, plan_matches, play
 from debate.runfolder import RunFolder, RunFolderError
@@ -58,6 +59,13 @@ def warm_models(specs: set[str]) -> None:
     """Load every model up front: a bad spec fails before any match starts."""
     for s in sorted(specs):
         load_model(s)
+
+
+def check_judge_gets(judge: Judge) -> None:
+    """A judge that reads log-probabilities fails here, before any match, if its model's server
+    gives none (one request asks)."""
+    if judge.needs:
+        asyncio.run(load_model(judge.cfg.model).check_gives(judge.needs))
 
 
 def check_judged_by(where: object, transcripts: list[Transcript], judge: Judge) -> None:
@@ -115,6 +123,8 @@ def run(
     models |= {s for a in cfg.debaters if a.preference for s in make_judge(a.preference).models()}
     start = time.perf_counter()
     warm_models(models)  # before the folder is touched: a bad spec leaves nothing behind
+    for j in [judge, *(make_judge(a.preference) for a in cfg.debaters if a.preference)]:
+        check_judge_gets(j)
     check_budget(cfg, models)
     load_s = time.perf_counter() - start
     folder = RunFolder(cfg.run_dir)
@@ -179,7 +189,7 @@ def check_budget(cfg: RunConfig, models: set[str]) -> None:
     if cfg.max_cost is None:
         return
     prices = Usage(cfg.prices)
-    unpriced = sorted(m for m in models if m.startswith("openai:") and prices.price(m) is None)
+    unpriced = sorted(m for m in models if is_api(m) and prices.price(m) is None)
     if unpriced:
         raise ConfigError(
             f"--max-cost needs a price for every API model; none for {', '.join(unpriced)} "

@@ -33,7 +33,7 @@ from debate.match.prompts import STYLES
 from debate.match.protocol import Protocol
 from debate.registry import get
 from debate.run.engine import MatchSpec, plan_matches, play
-from debate.run.runner import check_budget, load_items, warm_models
+from debate.run.runner import check_budget, check_judge_gets, load_items, warm_models
 from debate.runfolder import RunFolder
 from debate.schema import Item, Transcript
 from debate.seeds import derive_seed
@@ -133,6 +133,7 @@ def run_tournament(
     models |= judge.models()
     start = time.perf_counter()
     warm_models(models)
+    check_judge_gets(judge)
     check_budget(cfg, models)
     folder = RunFolder(cfg.run_dir)
     folder.claim(cfg)

@@ -13,6 +13,7 @@ what the server saw rather than on what the client believes it did.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -23,6 +24,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
+
+from fakes.hostile import HOSTILE
 
 # Faults a test can queue with `fail_next`; each is answered instead of one real reply.
 FAULTS = {
@@ -133,20 +136,29 @@ class FakeProvider:
         retry_after: str | None = "1",
         logprobs: bool = True,
         seed: int = 0,
+        serial: bool = False,
+        chat_only: bool = False,
     ):
         self.brain = brain or PseudoModel()
         self.latency_mean_s, self.latency_sigma = latency_mean_s, latency_sigma
         self.rate_429, self.retry_after, self.logprobs = rate_429, retry_after, logprobs
+        self.chat_only = chat_only  # as hosted chat models: no legacy /completions (a 404)
         self.log: list[RequestLog] = []
         self.in_flight = self.peak_in_flight = 0
         self._faults: deque[tuple[str, str | None]] = deque()
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
+        # one request worked on at a time, the rest queued (a GPU box without batching): the
+        # more a client sends at once, the longer each waits
+        self._worker = threading.Lock() if serial else contextlib.nullcontext()
         self._server: ThreadingHTTPServer | None = None
 
     # -- control ------------------------------------------------------------------------------
     def fail_next(self, kind: str, times: int = 1, *, retry_after: str | None = None) -> None:
-        if kind not in FAULTS:
+        """Answer the next `times` requests with a fault: a name in FAULTS, one of the hostile
+        behaviours (tests/fakes/hostile.py), or "ok" (a sound reply: queued before a fault,
+        it lets that many requests through first)."""
+        if kind not in FAULTS and kind not in HOSTILE and kind != "ok":
             raise ValueError(f"unknown fault {kind!r}; choose from {sorted(FAULTS)}")
         with self._lock:
             self._faults.extend([(kind, retry_after)] * times)
@@ -160,6 +172,11 @@ class FakeProvider:
     def n_requests(self) -> int:
         return len(self.log)
 
+    def heal(self) -> None:
+        """Drop every queued fault: the server answers soundly from now on."""
+        with self._lock:
+            self._faults.clear()
+
     def reset(self) -> None:
         with self._lock:
             self.log.clear()
@@ -167,7 +184,7 @@ class FakeProvider:
 
     def start(self) -> FakeProvider:
         handler = type("Handler", (_Handler,), {"provider": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+        server = _Server(("127.0.0.1", 0), handler, bind_and_activate=False)
         server.request_queue_size = 1024  # a burst of connections must not hit the backlog
         server.daemon_threads = True
         server.server_bind()
@@ -208,7 +225,7 @@ class FakeProvider:
     def answer(self, path: str, body: dict) -> dict:
         if path.endswith("/chat/completions"):
             return self._chat(body)
-        if path.endswith("/completions"):
+        if path.endswith("/completions") and not self.chat_only:
             return self._completion(body)
         raise LookupError(path)
 
@@ -260,6 +277,16 @@ def _usage(n_in: int, n_out: int) -> dict:
     return {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out}
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up on a reply it will not wait for is no error of the server's
+        (and its traceback would land in the terminal of the test that runs it)."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     provider: FakeProvider
     protocol_version = "HTTP/1.1"  # keep-alive, as real providers
@@ -276,11 +303,23 @@ class _Handler(BaseHTTPRequestHandler):
             p.peak_in_flight = max(p.peak_in_flight, p.in_flight)
         body = None
         reply: tuple[int, str, bytes, dict] = (500, "application/json", b"{}", {})
+        takeover = None
         try:
             body = json.loads(raw or b"{}")
-            time.sleep(p.latency())
+            with p._worker:
+                time.sleep(p.latency())
             fault = p.next_fault()
-            if fault is not None:
+            if fault is not None and fault[0] == "ok":
+                fault = None
+            if fault is not None and fault[0] in HOSTILE:
+                try:
+                    good = p.answer(self.path, body)
+                except LookupError:
+                    good = None
+                key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                takeover = (HOSTILE[fault[0]], key, good)
+                reply = (-1, "", b"", {})  # logged as -1: what was sent is the behaviour's
+            elif fault is not None:
                 kind, retry_after = fault
                 status, ctype, payload = FAULTS[kind]
                 headers = {"Retry-After": retry_after} if retry_after else {}
@@ -307,6 +346,13 @@ class _Handler(BaseHTTPRequestHandler):
                     RequestLog(self.path, start, time.monotonic(), reply[0], body,
                                self.headers.get("Authorization"))
                 )  # fmt: skip
+        if takeover is not None:
+            behaviour, key, good = takeover
+            try:
+                behaviour(self, key, good)
+            except OSError:  # the client gave up on a stalling reply, as it should
+                self.close_connection = True
+            return
         self._send(*reply)
 
     def _send(self, status: int, ctype: str, payload: bytes, headers: dict | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from debate.models.base import LanguageModel, ModelError
+from debate.models.providers import PREFILL_MODES
 from debate.registry import register
 
 # ?option=value of an API spec: its type and the least value that works (0 slots never send)
@@ -37,6 +38,8 @@ def api_options(spec: str, query: str) -> dict:
         if value == float("inf"):
             raise ModelError(f"model spec {spec!r}: {k} must be finite")
         opts[k] = value
+    if "prefill" in opts and opts["prefill"] not in PREFILL_MODES:
+        raise ModelError(f"model spec {spec!r}: prefill must be one of {', '.join(PREFILL_MODES)}")
     if "cache" in opts:
         if opts["cache"].lower() not in _API_FLAGS:
             raise ModelError(f"model spec {spec!r}: cache must be true or false")
