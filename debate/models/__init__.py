@@ -79,7 +79,9 @@ def _build(spec: str) -> LanguageModel:
     from debate.models import providers
 
     if providers.provider_of(spec) is not None:
-        return providers.build(spec)
+        from debate.models.backends.openai import provider_model
+
+        return provider_model(spec)
     scheme, colon, rest = spec.partition(":")
     if "?" in scheme:  # a spec with no ':' and options, e.g. smollm2?dtype=fp32
         scheme, _, query = scheme.partition("?")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import parse_qsl
 
+from debate.models import providers
 from debate.models.base import LanguageModel, ModelError
 from debate.models.providers import PREFILL_MODES
 from debate.registry import register
@@ -59,6 +61,32 @@ def openai(spec: str, rest: str) -> LanguageModel:
     if not url.startswith(("http://", "https://")):
         raise ModelError(f"model spec {spec!r}: the URL after '@' must start with http(s)://")
     opts = api_options(spec, query)
+    try:
+        return OpenAIModel(spec, model, url, **opts)
+    except TypeError as e:
+        raise ModelError(f"bad option in model spec {spec!r}: {e}") from None
+
+
+def provider_model(spec: str) -> LanguageModel:
+    """PROVIDER/MODEL[@BASE_URL][?opt=value&...]: a named API (debate/models/providers.py)"""
+    from debate.models.openai_compat import OpenAIModel
+
+    name, model, url, query = providers.split(spec)
+    provider = providers.PROVIDERS[name]
+    if not model:
+        raise ModelError(f"model spec {spec!r}: write {name}/MODEL, e.g. {name}/my-model")
+    if url is None:
+        url = os.environ.get(f"{name.upper()}_BASE_URL") or provider.base_url
+    if not url.startswith(("http://", "https://")):
+        raise ModelError(f"model spec {spec!r}: the URL after '@' must start with http(s)://")
+    opts = api_options(spec, query)
+    opts.setdefault("key_env", provider.key_env)
+    opts.setdefault("prefill", provider.prefill)
+    if provider.needs_key and not os.environ.get(opts["key_env"]):
+        raise ModelError(
+            f"model spec {spec!r}: {name} needs an API key in the environment variable "
+            f"{opts['key_env']} (set it, or name another with ?key_env=VAR)"
+        )
     try:
         return OpenAIModel(spec, model, url, **opts)
     except TypeError as e:
