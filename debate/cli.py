@@ -147,6 +147,8 @@ def tournament(
         return
     print_standings(result)
     print_usage(result)
+    if "report_error" in result:
+        fail(result["report_error"])
     console.print(
         f"{result['played_matches']} played, {result['resumed_matches']} resumed | "
         f"{result['wall_s']:.0f} s | report: {cfg.run_dir / 'report.md'}"

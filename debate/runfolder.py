@@ -17,6 +17,8 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from debate.config import ConfigError, dump_yaml, one_line, parse_yaml, read_text
+from debate.files import read_lines
+from debate.files import read_text as read_bounded
 from debate.schema import SCHEMA_VERSION, Transcript
 
 # Settings that change how fast a run goes, never what it produces.
@@ -163,16 +165,12 @@ class RunFolder:
         if self.transcripts_path.is_dir():
             raise RunFolderError(f"{self.transcripts_path} is a folder, not a transcripts file")
         out: dict[str, Transcript] = {}
-        try:
-            with self.transcripts_path.open("rb") as f:
-                for n, raw in enumerate(f, start=1):
-                    if not raw.strip():
-                        continue
-                    t = self._parse_line(raw, n)
-                    if t.match_id not in out or out[t.match_id].error:
-                        out[t.match_id] = t
-        except OSError as e:
-            raise RunFolderError(f"cannot read {self.transcripts_path}: {e.strerror}") from None
+        for n, raw in read_lines(self.transcripts_path, "transcripts file", RunFolderError):
+            if not raw.strip():
+                continue
+            t = self._parse_line(raw, n)
+            if t.match_id not in out or out[t.match_id].error:
+                out[t.match_id] = t
         return [t for t in out.values() if failed or not t.error]
 
     def _parse_line(self, raw: bytes, n: int) -> Transcript:
@@ -199,6 +197,24 @@ class RunFolder:
             f.flush()
             os.fsync(f.fileno())
 
+    def read_results(self) -> dict:
+        """results.json as a mapping, or one line saying why it cannot be read."""
+        path = self.results_path
+        text = read_bounded(path, "results file", RunFolderError)
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise RunFolderError(
+                f"{path} is not JSON ({one_line(e)[:80]}); fix or remove it "
+                "(`debate report` rewrites a tournament's)"
+            ) from None
+        if not isinstance(data, dict):
+            raise RunFolderError(
+                f"{path} holds a JSON {type(data).__name__}, not the results' mapping; fix or "
+                "remove it"
+            )
+        return data
+
     def write_results(self, results: dict) -> None:
         self._write_atomic(self.results_path, json.dumps(results, indent=2))
 
@@ -207,7 +223,8 @@ class RunFolder:
         """Readers see the old file or the new one, never half of one."""
         if path.exists() and path.is_dir():
             raise RunFolderError(f"{path} is a folder, not a file; remove it")
-        if path.exists() and path.read_bytes() == text.encode():
+        data = text.encode()
+        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
             return  # unchanged: leave the file (and its time stamp) alone
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:

@@ -123,7 +123,7 @@ def swiss_round(
 def run_tournament(
     cfg: TournamentConfig, on_progress: Callable[[int, int], None] | None = None
 ) -> dict:
-    from debate.report import write_outputs
+    from debate.report import ReportError, check_outputs, write_outputs
 
     protocol: Protocol = get("protocol", cfg.protocol.name)
     check(cfg, protocol)
@@ -136,6 +136,7 @@ def run_tournament(
     check_budget(cfg, models)
     folder = RunFolder(cfg.run_dir)
     folder.claim(cfg)
+    check_outputs(folder.path)  # a blocked report path fails now, not after every match
     done = {t.match_id: t for t in folder.read_transcripts()}
     stats = {"played": 0, "resumed": 0}
 
@@ -196,6 +197,9 @@ def run_tournament(
             "usage": spent.report().model_dump(),
         }
     )
-    folder.write_results(results)
-    write_outputs(folder.path, cfg, ordered, results)
+    folder.write_results(results)  # first: a report that cannot be drawn costs no results
+    try:
+        write_outputs(folder.path, cfg, ordered, results)
+    except ReportError as e:
+        results["report_error"] = str(e)
     return results

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from debate.config import ConfigError, Strict
+from debate.config import ConfigError, OutFolder, RunName, Strict
 from debate.models import ScoreRequest, load_model
 from debate.runfolder import RunFolder
 from debate.stats import boot_mean
@@ -49,8 +49,8 @@ CHUNK = 64  # score requests per progress step
 
 
 class TruthfulQAConfig(Strict):
-    name: str = "eval-truthfulqa"
-    out: str = "runs"
+    name: RunName = "eval-truthfulqa"
+    out: OutFolder = "runs"
     model: str = "smollm2"
     checkpoint: str = ""
     n_items: int = Field(817, ge=1)

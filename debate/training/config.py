@@ -7,7 +7,15 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, Strict, TaskConfig
+from debate.config import (
+    AgentConfig,
+    JudgeConfig,
+    OutFolder,
+    ProtocolConfig,
+    RunName,
+    Strict,
+    TaskConfig,
+)
 
 
 class LoraSettings(Strict):
@@ -53,8 +61,8 @@ class LeagueSettings(Strict):
 
 
 class TrainConfig(Strict):
-    name: str = "train"
-    out: str = "runs"
+    name: RunName = "train"
+    out: OutFolder = "runs"
     seed: int = 0
     max_live: int = Field(32, ge=1)
     # the embedded default chooses its quote by its own likelihood, sampled at T = 1: a choice
