@@ -55,8 +55,10 @@ def measure(n: int, items: int, schedule: str) -> dict:
     with tempfile.TemporaryDirectory() as out:
         proc = subprocess.run(
             [sys.executable, "-c", CHILD, str(n), str(items), schedule, out],
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True,
         )  # fmt: skip
+    if proc.returncode != 0:
+        sys.exit(f"the {n}-debater tournament failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -1,0 +1,5 @@
+"""`python -m debate`: the `debate` command."""
+
+from debate.entry import main
+
+main()
