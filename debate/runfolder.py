@@ -155,6 +155,18 @@ class RunFolder:
             self.read_transcripts()
         self._write_atomic(self.config_path, dump_yaml(cfg))
 
+    def refuse_to_overwrite(self, inputs: list[object]) -> None:
+        """A run never writes over a file it reads (a data file given as the folder's own
+        transcripts.jsonl would have its matches appended to it)."""
+        written = {p.resolve() for p in (self.config_path, self.transcripts_path,
+                                         self.results_path)}  # fmt: skip
+        for given in inputs:
+            if isinstance(given, str) and given and Path(given).resolve() in written:
+                raise RunFolderError(
+                    f"{given} is an input of this run and a file it writes; copy it elsewhere "
+                    "or use another --name"
+                )
+
     def read_transcripts(self, *, failed: bool = False) -> list[Transcript]:
         """Every finished match in the folder once (with `failed`, the failed ones too). A match
         id met again keeps its first finished record (a folder that two processes wrote before

@@ -127,6 +127,7 @@ def run_tournament(
 
     protocol: Protocol = get("protocol", cfg.protocol.name)
     check(cfg, protocol)
+    RunFolder(cfg.run_dir).refuse_to_overwrite([cfg.task.params.get("path")])
     judge = make_judge(cfg.judge)
     items = load_items(cfg.task.name, cfg.task.n_items, cfg.task.seed, cfg.task.params)
     models = {a.model for a in cfg.debaters}

@@ -248,6 +248,17 @@ HOSTILE: list[Bad] = [
         link("runs/r/config.yaml", "/dev/zero")),
     Bad("report-md-dev-zero-view", ["view", "{w}/runs/tour"], ("report", "larger"),
         link("runs/tour/report.md", "/dev/zero")),
+    Bad("plot-dev-zero-view", ["view", "{w}/runs/tour"], ("plot", "larger"),
+        link("runs/tour/plots/matrix.png", "/dev/zero")),
+    Bad("history-dev-zero", ["eval", "history", "--out", "{w}/hist"], ("history", "longer"),
+        lambda w: ((w / "hist").mkdir(), (w / "hist/history.jsonl").symlink_to("/dev/zero"))),
+    # a data file that is also a file the run writes
+    Bad("data-is-own-transcripts", run_args("--task", "quality", "--set",
+        "task.params.path={w}/runs/r/transcripts.jsonl"), ("transcripts.jsonl", "input")),
+    Bad("data-is-own-results-tour", ["tournament", "--out", "{w}/runs", "--name", "tour",
+        "--task", "quality", "--set", "task.params.path={w}/runs/tour/results.json", "--debater",
+        "h=scripted:honest", "--debater", "l=scripted:liar", "--judge-kind", "oracle"],
+        ("results.json", "input")),
     # numbers given as true/false (pydantic reads true as 1)
     Bad("n-items-true", new_run("--set", "task.n_items=true"), ("task.n_items", "true")),
     Bad("rounds-false", new_run("--set", "protocol.rounds=false"), ("protocol.rounds",)),
