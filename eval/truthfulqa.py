@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from debate.config import ConfigError, OutFolder, RunName, Strict
+from debate.config import MAX_ITEMS, ConfigError, OutFolder, RunName, Strict
 from debate.models import ScoreRequest, load_model
 from debate.runfolder import RunFolder
 from debate.stats import boot_mean
@@ -53,7 +53,7 @@ class TruthfulQAConfig(Strict):
     out: OutFolder = "runs"
     model: str = "smollm2"
     checkpoint: str = ""
-    n_items: int = Field(817, ge=1)
+    n_items: int = Field(817, ge=1, le=MAX_ITEMS)
     path: str | None = None
     hub: str | None = None
     config: str = "multiple_choice"

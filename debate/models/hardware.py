@@ -71,7 +71,7 @@ def torch_threads(load: float | None = None) -> int:
     if raw:
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_THREADS:
             raise ModelError(
-                f"DEBATE_HARNESS_THREADS must be a whole number from 1 to {MAX_THREADS}, "
+                f"DEBATE_HARNESS_THREADS must be a positive integer up to {MAX_THREADS}, "
                 f"got {raw!r}"
             )
         return int(raw)
