@@ -55,7 +55,7 @@ def measure(n: int, items: int, schedule: str) -> dict:
     with tempfile.TemporaryDirectory() as out:
         proc = subprocess.run(
             [sys.executable, "-c", CHILD, str(n), str(items), schedule, out],
-            capture_output=True, text=True,
+            capture_output=True, text=True, cwd=out,  # the code on sys.path, not the cwd's
         )  # fmt: skip
     if proc.returncode != 0:
         sys.exit(f"the {n}-debater tournament failed:\n{proc.stderr[-2000:]}")
