@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from debate import files
 
 
 def is_embedded(spec: str) -> bool:
@@ -26,8 +37,27 @@ MAX_ITEMS = 1_000_000
 MAX_TOKENS = 100_000
 
 
+MAX_BEST_OF = 100  # best-of-N candidates per speech (published work uses up to 16)
+MAX_ROUNDS = 1000  # Swiss rounds
+MAX_BOOT = 100_000  # bootstrap draws
+
+
+def _is_number(annotation: object) -> bool:
+    return annotation in (int, float) or any(a in (int, float) for a in get_args(annotation))
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, value: object, info: ValidationInfo) -> object:
+        """YAML's `true` is not a count: pydantic would read it as 1 (`n_items: true` ran one
+        item)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _is_number(field.annotation):
+            raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
 
 
 class AgentConfig(Strict):
@@ -48,14 +78,14 @@ class AgentConfig(Strict):
     choice_temperature: float = Field(0.3, ge=0.0)  # 0 = always the best-scored span
     # what can be chosen: whole sentences, or also their clauses (split at , ; :)
     spans: Literal["sentences", "clauses"] = "sentences"
-    choice_text_tokens: int = Field(0, ge=0)  # free text written after the chosen quote
+    choice_text_tokens: int = Field(0, ge=0, le=MAX_TOKENS)  # free text after the chosen quote
 
     def chooses(self) -> bool:
         return self.speech == "choose" or (self.speech == "auto" and is_embedded(self.model))
 
     # best-of-N speeches (Khan et al. 2024): sample this many candidates and keep the one the
     # preference judge gives the highest probability for the speaker's answer
-    best_of: int = Field(1, ge=1)
+    best_of: int = Field(1, ge=1, le=MAX_BEST_OF)
     # the judge that ranks the candidates (any kind and model); None: the run's judge
     preference: JudgeConfig | None = None
 
@@ -156,15 +186,30 @@ def default_debaters() -> list[AgentConfig]:
 
 
 def folder_name(name: str) -> str:
-    """A run's name is a folder under `out`: it must name one (not `out` itself or its parent)."""
-    if not name.strip() or name.strip() in (".", "..") or "\0" in name:
-        raise ValueError(f"{name!r} cannot name a run folder")
+    """A run's name is a folder under `out` (sub-folders allowed): never `out` itself, never a
+    place outside it (an absolute path, a `..` step), and one line of printable text."""
+    if not name.strip() or name.strip() in (".", "..") or not name.isprintable():
+        raise ValueError(f"{name!r} cannot name a run folder (control characters or blank)")
+    if Path(name).is_absolute() or name.startswith("~"):
+        raise ValueError(f"{name!r} is a path of its own; a run name is a folder under --out")
+    if ".." in Path(name).parts:
+        raise ValueError(f"{name!r} steps out of --out with '..'; a run name is a folder under it")
     return name
 
 
+def printable_path(path: str) -> str:
+    if not path.strip() or not path.isprintable():
+        raise ValueError(f"{path!r} cannot name a folder (control characters or blank)")
+    return path
+
+
+RunName = Annotated[str, AfterValidator(folder_name)]
+OutFolder = Annotated[str, AfterValidator(printable_path)]
+
+
 class RunConfig(Strict):
-    name: Annotated[str, AfterValidator(folder_name)] = "default"
-    out: str = "runs"
+    name: RunName = "default"
+    out: OutFolder = "runs"
     seed: int = 0
     max_live: int = Field(32, ge=1, le=100_000, description="matches in flight at once")
     # a match whose model fails for good is recorded as failed and retried on resume; the run
@@ -192,14 +237,14 @@ class RunConfig(Strict):
 class ScheduleConfig(Strict):
     kind: Literal["round-robin", "swiss"] = "round-robin"
     self_play: bool = True
-    swiss_rounds: int = Field(4, ge=1)
-    swiss_items_per_round: int = Field(4, ge=1)
+    swiss_rounds: int = Field(4, ge=1, le=MAX_ROUNDS)
+    swiss_items_per_round: int = Field(4, ge=1, le=MAX_ITEMS)
 
 
 class RatingsConfig(Strict):
     # "hard": the judge's pick is the winner; "soft": the judge's probability for each side
     outcome: Literal["hard", "soft"] = "hard"
-    n_boot: int = Field(1000, ge=0)
+    n_boot: int = Field(1000, ge=0, le=MAX_BOOT)
     # resample whole items (games on one item share its difficulty) or single games
     resample: Literal["item", "game"] = "item"
 
@@ -216,7 +261,7 @@ def default_lineup() -> list[AgentConfig]:
 
 
 class TournamentConfig(RunConfig):
-    name: str = "tournament"
+    name: RunName = "tournament"
     task: TaskConfig = Field(default_factory=lambda: TaskConfig(n_items=10))
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     debaters: list[AgentConfig] = Field(default_factory=default_lineup)
@@ -225,24 +270,46 @@ class TournamentConfig(RunConfig):
 
 
 def read_text(path: Path, what: str = "config file") -> str:
-    """A UTF-8 text file's contents, or a ConfigError that says why it cannot be read."""
-    if path.is_dir():
-        raise ConfigError(f"{what} {path} is a folder, not a file")
-    if not path.exists():
-        raise ConfigError(f"{what} not found: {path}")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{what} {path} is not UTF-8 text (byte {e.start})") from None
-    except OSError as e:
-        raise ConfigError(f"cannot read {what} {path}: {e.strerror or e}") from None
+    """A UTF-8 text file's contents (at most files.TEXT_LIMIT), or a ConfigError that says why
+    it cannot be read."""
+    return files.read_text(path, what, ConfigError)
+
+
+# deeper than any config; PyYAML's composer recurses once per level (5,000 levels overflow it)
+MAX_DEPTH = 50
+# values after YAML aliases are expanded: `&a [*b, *b, ...]` nine levels deep is 10^9 values
+MAX_VALUES = 1_000_000
 
 
 def parse_yaml(text: str, where: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ConfigError(f"cannot parse {where}: nested more than {MAX_DEPTH} deep")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"cannot parse {where}: {one_line(e)}") from None
+    if count_values(data, {}) > MAX_VALUES:
+        raise ConfigError(f"cannot parse {where}: more than {MAX_VALUES} values (YAML aliases?)")
+    return data
+
+
+def count_values(data: object, seen: dict[int, int]) -> int:
+    """How many values `data` holds once shared parts (YAML aliases) are counted each time they
+    occur; each shared part is counted once and remembered, so this is quick even when the
+    total is huge."""
+    if not isinstance(data, (dict, list)):
+        return 1
+    if id(data) not in seen:
+        seen[id(data)] = 0  # a part that holds itself counts once
+        parts = [*data.keys(), *data.values()] if isinstance(data, dict) else data
+        seen[id(data)] = 1 + sum(count_values(p, seen) for p in parts)
+    return seen[id(data)]
 
 
 def one_line(e: BaseException) -> str:
@@ -251,10 +318,15 @@ def one_line(e: BaseException) -> str:
 
 def read_file(path: Path) -> dict:
     text = read_text(path)
-    try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"cannot parse {path}: {one_line(e)}") from None
+    if path.suffix != ".toml":
+        data = parse_yaml(text, str(path))
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"cannot parse {path}: {one_line(e)}") from None
+        except RecursionError:
+            raise ConfigError(f"cannot parse {path}: nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of config keys")
     return data

@@ -17,6 +17,8 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from debate.config import ConfigError, dump_yaml, one_line, parse_yaml, read_text
+from debate.files import read_lines
+from debate.files import read_text as read_bounded
 from debate.schema import READABLE_VERSIONS, Transcript
 
 # Settings that change how fast a run goes, never what it produces.
@@ -153,6 +155,18 @@ class RunFolder:
             self.read_transcripts()
         self._write_atomic(self.config_path, dump_yaml(cfg))
 
+    def refuse_to_overwrite(self, inputs: list[object]) -> None:
+        """A run never writes over a file it reads (a data file given as the folder's own
+        transcripts.jsonl would have its matches appended to it)."""
+        written = {p.resolve() for p in (self.config_path, self.transcripts_path,
+                                         self.results_path)}  # fmt: skip
+        for given in inputs:
+            if isinstance(given, str) and given and Path(given).resolve() in written:
+                raise RunFolderError(
+                    f"{given} is an input of this run and a file it writes; copy it elsewhere "
+                    "or use another --name"
+                )
+
     def read_transcripts(self, *, failed: bool = False) -> list[Transcript]:
         """Every finished match in the folder once (with `failed`, the failed ones too). A match
         id met again keeps its first finished record (a folder that two processes wrote before
@@ -163,16 +177,12 @@ class RunFolder:
         if self.transcripts_path.is_dir():
             raise RunFolderError(f"{self.transcripts_path} is a folder, not a transcripts file")
         out: dict[str, Transcript] = {}
-        try:
-            with self.transcripts_path.open("rb") as f:
-                for n, raw in enumerate(f, start=1):
-                    if not raw.strip():
-                        continue
-                    t = self._parse_line(raw, n)
-                    if t.match_id not in out or out[t.match_id].error:
-                        out[t.match_id] = t
-        except OSError as e:
-            raise RunFolderError(f"cannot read {self.transcripts_path}: {e.strerror}") from None
+        for n, raw in read_lines(self.transcripts_path, "transcripts file", RunFolderError):
+            if not raw.strip():
+                continue
+            t = self._parse_line(raw, n)
+            if t.match_id not in out or out[t.match_id].error:
+                out[t.match_id] = t
         return [t for t in out.values() if failed or not t.error]
 
     def _parse_line(self, raw: bytes, n: int) -> Transcript:
@@ -199,6 +209,24 @@ class RunFolder:
             f.flush()
             os.fsync(f.fileno())
 
+    def read_results(self) -> dict:
+        """results.json as a mapping, or one line saying why it cannot be read."""
+        path = self.results_path
+        text = read_bounded(path, "results file", RunFolderError)
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise RunFolderError(
+                f"{path} is not JSON ({one_line(e)[:80]}); fix or remove it "
+                "(`debate report` rewrites a tournament's)"
+            ) from None
+        if not isinstance(data, dict):
+            raise RunFolderError(
+                f"{path} holds a JSON {type(data).__name__}, not the results' mapping; fix or "
+                "remove it"
+            )
+        return data
+
     def write_results(self, results: dict) -> None:
         self._write_atomic(self.results_path, json.dumps(results, indent=2))
 
@@ -207,7 +235,8 @@ class RunFolder:
         """Readers see the old file or the new one, never half of one."""
         if path.exists() and path.is_dir():
             raise RunFolderError(f"{path} is a folder, not a file; remove it")
-        if path.exists() and path.read_bytes() == text.encode():
+        data = text.encode()
+        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
             return  # unchanged: leave the file (and its time stamp) alone
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:

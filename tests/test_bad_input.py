@@ -379,11 +379,16 @@ def materialise(args: list[str], w: Path) -> list[str]:
 
 
 def snapshot(root: Path) -> dict[str, str]:
+    """Every file's hash (a link: where it points, never what: it may point at /dev/zero)."""
     out = {}
     for dirpath, _, files in os.walk(root):
         for f in files:
             p = Path(dirpath) / f
-            out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
+            key = str(p.relative_to(root))
+            if p.is_symlink():
+                out[key] = f"-> {os.readlink(p)}"
+            elif p.is_file():
+                out[key] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
 
 

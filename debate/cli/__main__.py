@@ -1,5 +1,5 @@
 """`python -m debate.cli.main`: the `debate` command."""
 
-from debate.cli.main import app
+from debate.cli.entry import main
 
-app()
+main()

@@ -152,6 +152,8 @@ def tournament(
         return
     print_standings(result)
     print_usage(result)
+    if "report_error" in result:
+        fail(result["report_error"])
     console.print(
         f"{result['played_matches']} played, {result['resumed_matches']} resumed | "
         f"{result['wall_s']:.0f} s | report: {cfg.run_dir / 'report.md'}"
@@ -323,18 +325,26 @@ def cache_show(ctx: typer.Context) -> None:
     """Where the response cache is, its size, and its hits per model."""
     if ctx.invoked_subcommand is not None:
         return
-    from debate.models.cache import cache_path, open_cache
+    from debate.models.cache import cache_path, check_cache_path, open_cache
 
-    if not cache_path().exists():
-        console.print(f"response cache: {cache_path()} (empty, not created yet)", highlight=False)
+    try:
+        check_cache_path(cache_path())
+        if not cache_path().exists():
+            console.print(
+                f"response cache: {cache_path()} (empty, not created yet)", highlight=False
+            )
+            return
+        db = open_cache()
+        s = db.stats()
+        rows = db.by_model()
+    except ModelError as e:
+        fail(str(e))
         return
-    db = open_cache()
-    s = db.stats()
     console.print(
         f"response cache: {s.path} | {s.entries} replies, {s.hits} hits | {s.bytes / 1e6:.2f} MB",
         highlight=False,
     )
-    for backend, model, n, hits in db.by_model():
+    for backend, model, n, hits in rows:
         console.print(
             f"  {backend}:{model}: {n} replies, {hits} hits", highlight=False, markup=False
         )
@@ -343,9 +353,14 @@ def cache_show(ctx: typer.Context) -> None:
 @cache_app.command("clear")
 def cache_clear() -> None:
     """Delete every cached response."""
-    from debate.models.cache import cache_path, open_cache
+    from debate.models.cache import cache_path, check_cache_path, open_cache
 
-    n = open_cache().clear() if cache_path().exists() else 0
+    try:
+        check_cache_path(cache_path())
+        n = open_cache().clear() if cache_path().exists() else 0
+    except ModelError as e:
+        fail(str(e))
+        return
     console.print(f"removed {n} cached replies from {cache_path()}", highlight=False)
 
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from debate.models.base import ModelError
+
 # `--no-cache` turns this off for one command; models read it at call time, so a model object
 # cached for the whole process obeys whichever command is running.
 _enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("response_cache", default=True)
@@ -76,15 +78,50 @@ class CacheStats(BaseModel):
     bytes: int
 
 
+class CacheError(ModelError):
+    """The cache file cannot be used; one line for the user."""
+
+
+# pseudo-file systems: nothing written there is kept (/proc/x was "cleared" with exit 0)
+SYSTEM_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def check_cache_path(path: Path) -> None:
+    """The cache must be a regular file (or not yet made) on real storage."""
+    full = path.expanduser().absolute()
+    if any(full == d or d in full.parents for d in SYSTEM_FOLDERS):
+        raise CacheError(f"cannot use {path} as the response cache: it is in a system folder")
+    if path.is_dir():
+        raise CacheError(f"cannot use {path} as the response cache: it is a folder")
+    if path.exists() and not path.is_file():
+        raise CacheError(f"cannot use {path} as the response cache: it is not a regular file")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise CacheError(f"cannot use {path} as the response cache: {path.parent} is a file")
+
+
 class ResponseCache:
     """One connection per process and file, used under a lock (sqlite3 objects are not shared
     across threads safely otherwise); each call is a millisecond-scale local transaction."""
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        check_cache_path(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+            self._setup()
+        except sqlite3.DatabaseError as e:
+            raise CacheError(
+                f"response cache {path} is not a usable SQLite database ({e}); remove it, or "
+                "point DEBATE_HARNESS_RESPONSE_CACHE elsewhere"
+            ) from None
+        except OSError as e:
+            raise CacheError(
+                f"cannot use {path} as the response cache: {e.strerror or e}"
+            ) from None
+
+    def _setup(self) -> None:
         # Two processes opening a new file at once: switching it to WAL can answer "database is
         # locked" at once instead of waiting for the busy timeout; try again for a while.
         for attempt in range(50):
@@ -129,8 +166,20 @@ class ResponseCache:
             except sqlite3.OperationalError:  # not kept this time; the run goes on
                 self._db.rollback()
 
-    def stats(self) -> CacheStats:
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """The whole-cache commands: a damaged file is one line, not a traceback."""
         with self._lock:
+            try:
+                yield
+            except sqlite3.DatabaseError as e:
+                self._db.rollback()
+                raise CacheError(
+                    f"response cache {self.path} is damaged ({e}); remove it"
+                ) from None
+
+    def stats(self) -> CacheStats:
+        with self._reading():
             n, hits = self._db.execute(
                 "SELECT count(*), coalesce(sum(hits), 0) FROM responses"
             ).fetchone()
@@ -138,14 +187,14 @@ class ResponseCache:
         return CacheStats(path=str(self.path), entries=n, hits=hits, bytes=size)
 
     def by_model(self) -> list[tuple[str, str, int, int]]:
-        with self._lock:
+        with self._reading():
             return self._db.execute(
                 "SELECT backend, model, count(*), sum(hits) FROM responses "
                 "GROUP BY backend, model ORDER BY backend, model"
             ).fetchall()
 
     def clear(self) -> int:
-        with self._lock:
+        with self._reading():
             n = self._db.execute("DELETE FROM responses").rowcount
             self._db.commit()
             self._db.execute("VACUUM")

@@ -45,6 +45,10 @@ def resolve_dtype(requested: str, device: str) -> torch.dtype:
     return DTYPES[requested]
 
 
+# far above any machine's cores; torch fails to start tens of thousands of threads
+MAX_THREADS = 1024
+
+
 def usable_cores() -> int:
     """Cores this process may run on: its CPU affinity, capped by a cgroup v2 CPU quota (a
     container limited to 2 CPUs on a 64-core host sees 64 in os.cpu_count())."""
@@ -65,8 +69,11 @@ def torch_threads(load: float | None = None) -> int:
     (bench/throughput.py), while on free cores 2 threads are the faster."""
     raw = os.environ.get("DEBATE_HARNESS_THREADS", "")
     if raw:
-        if not raw.isdigit() or int(raw) < 1:
-            raise ModelError(f"DEBATE_HARNESS_THREADS must be a positive integer, got {raw!r}")
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_THREADS:
+            raise ModelError(
+                f"DEBATE_HARNESS_THREADS must be a positive integer up to {MAX_THREADS}, "
+                f"got {raw!r}"
+            )
         return int(raw)
     cores = usable_cores()
     if load is None:

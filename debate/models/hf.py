@@ -98,11 +98,15 @@ def _chunks(items: list, rows, width) -> list[list]:
 def adapter_base(adapter: Path) -> str:
     import json
 
+    from debate.files import read_text
+
     config = adapter / "adapter_config.json"
     if not config.exists():
         raise ModelError(f"no LoRA adapter at {adapter} (adapter_config.json missing)")
     try:
-        base = json.loads(config.read_text(encoding="utf-8"))["base_model_name_or_path"]
+        base = json.loads(read_text(config, "adapter config", ModelError))[
+            "base_model_name_or_path"
+        ]
     except (ValueError, KeyError, TypeError):
         raise ModelError(f"{config} names no base model (base_model_name_or_path)") from None
     return base
@@ -132,14 +136,16 @@ class HFModel(LanguageModel):
         if gguf_file is not None:
             if not gguf_file.exists():
                 raise ModelError(f"GGUF file not found: {gguf_file}")
-            if not gguf_file.is_file():
+            if gguf_file.is_dir():
                 raise ModelError(f"{gguf_file} is a folder; gguf: takes a .gguf file")
+            if not gguf_file.is_file():
+                raise ModelError(f"{gguf_file} is not a regular file; gguf: takes a .gguf file")
             path = str(convert_gguf(gguf_file))
         else:
             local = Path(path).expanduser()
             if path.startswith(("/", ".", "~")) and not local.exists():
                 raise ModelError(f"model folder not found: {path}")
-            if local.is_file():
+            if local.exists() and not local.is_dir():
                 raise ModelError(f"{path} is a file; hf: takes a model folder or a hub id")
             if local.is_dir() and not (local / "config.json").exists():
                 raise ModelError(f"{path} holds no model (no config.json in that folder)")

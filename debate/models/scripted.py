@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from debate.evidence import sentences
+from debate.files import read_text
 from debate.models.base import Generation, GenerationRequest, LanguageModel, ModelError, Prompt
 from debate.schema import names_answer
 
@@ -91,8 +92,8 @@ class Script:
     def __init__(self, path: str):
         file = Path(path).expanduser()
         try:
-            self.lines = json.loads(file.read_text())
-        except (OSError, ValueError) as e:
+            self.lines = json.loads(read_text(file, "scripted:say file", ModelError))
+        except ValueError as e:
             raise ModelError(f"scripted:say needs a readable JSON file: {e}") from None
         if not isinstance(self.lines, dict):
             raise ModelError(f"scripted:say: {file} must hold a JSON object")

@@ -15,16 +15,16 @@ import re
 import time
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from debate.config import JudgeConfig
+from debate.files import read_lines
 from debate.match.judge import Case, judge_view
 from debate.match.prompts import LABELS
 from debate.present.viewer import QUOTE_TAG, group_of, read_file, transcript_files
-from debate.runfolder import RunFolderError
+from debate.runfolder import RunFolder, RunFolderError
 from debate.schema import Record, Transcript, Verdict
 from debate.stats.estimates import boot_mean, proportion
 
@@ -64,11 +64,11 @@ def read_judgments(path: Path) -> list[HumanJudgment]:
     if not path.exists():
         return []
     out = []
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
+    for n, line in read_lines(path, "judgments file", RunFolderError):
         if line.strip():
             try:
                 out.append(HumanJudgment.model_validate_json(line))
-            except ValidationError:
+            except (ValidationError, ValueError):
                 raise RunFolderError(
                     f"line {n} of {path} is corrupt; fix or remove that line"
                 ) from None
@@ -110,9 +110,9 @@ def coloured(view: str) -> str:
 
 
 def reads_of(config: Path) -> str:
-    raw = yaml.safe_load(config.read_text()) if config.exists() else {}
+    raw = RunFolder(config.parent).read_config() if config.exists() else {}
     try:
-        return JudgeConfig.model_validate((raw or {}).get("judge", {})).reads
+        return JudgeConfig.model_validate(raw.get("judge", {})).reads
     except ValidationError:
         return JudgeConfig().reads
 

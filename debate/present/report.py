@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on a server or in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from debate.config import ConfigError, TournamentConfig, validate  # noqa: E402
+from debate.config import ConfigError, TournamentConfig, one_line, validate  # noqa: E402
 from debate.evidence import sanitize  # noqa: E402
 from debate.runfolder import RunFolder, RunFolderError  # noqa: E402
 from debate.schema import Transcript  # noqa: E402
@@ -63,6 +63,13 @@ def write_csvs(path: Path, transcripts: list[Transcript], results: dict) -> None
             )  # fmt: skip
 
 
+def bars(estimates: list[tuple[float, list[float]]]) -> list[list[float]]:
+    """Error-bar lengths below and above each point. Intervals hold their points (stats.around);
+    a folder written before they did may not, and matplotlib refuses a negative length."""
+    return [[max(0.0, v - ci[0]) for v, ci in estimates],
+            [max(0.0, ci[1] - v) for v, ci in estimates]]  # fmt: skip
+
+
 def plot_ratings(results: dict, out: Path) -> None:
     rows = results["ratings"][::-1]
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(rows) + 1.5))
@@ -71,9 +78,8 @@ def plot_ratings(results: dict, out: Path) -> None:
          ("dishonest_elo", "arguing the false answer", -0.22)]
     ):  # fmt: skip
         xs = [r[key] for r in rows]
-        lo = [r[key] - r[f"{key}_ci95"][0] for r in rows]
-        hi = [r[f"{key}_ci95"][1] - r[key] for r in rows]
-        ax.errorbar(xs, [i + dy for i in range(len(rows))], xerr=[lo, hi], fmt="os^"[k],
+        ax.errorbar(xs, [i + dy for i in range(len(rows))],
+                    xerr=bars([(r[key], r[f"{key}_ci95"]) for r in rows]), fmt="os^"[k],
                     capsize=3, label=label)  # fmt: skip
     ax.set_yticks(range(len(rows)), [r["name"] for r in rows])
     ax.set_xlabel("Elo (Bradley-Terry MLE, 95% bootstrap interval)")
@@ -110,8 +116,8 @@ def plot_accuracy_vs_rating(results: dict, out: Path) -> None:
         acc = r["self_play_judge_accuracy"]
         ax.errorbar(
             r["elo"], acc["value"],
-            xerr=[[r["elo"] - r["elo_ci95"][0]], [r["elo_ci95"][1] - r["elo"]]],
-            yerr=[[acc["value"] - acc["ci95"][0]], [acc["ci95"][1] - acc["value"]]],
+            xerr=bars([(r["elo"], r["elo_ci95"])]),
+            yerr=bars([(acc["value"], acc["ci95"])]),
             fmt="o", capsize=3, label=r["name"],
         )  # fmt: skip
     if rows:  # a legend, since debaters can share a point (none without self-play games)
@@ -172,16 +178,58 @@ def markdown(cfg, results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(path: Path, cfg, transcripts: list[Transcript], results: dict) -> Path:
+OUTPUTS = ("ratings.csv", "matches.csv", "report.md", "report.html")
+PLOTS = {
+    "ratings.png": plot_ratings,
+    "matrix.png": plot_matrix,
+    "accuracy_vs_rating.png": plot_accuracy_vs_rating,
+}
+
+
+class ReportError(RunFolderError):
+    """The results are written; the files drawn from them could not all be."""
+
+
+def check_outputs(path: Path) -> None:
+    """Before anything is written (results.json included): every file the report writes can be
+    written, so a blocked path costs nothing."""
     plots = path / "plots"
-    plots.mkdir(exist_ok=True)
-    write_csvs(path, transcripts, results)
-    plot_ratings(results, plots / "ratings.png")
-    plot_matrix(results, plots / "matrix.png")
-    plot_accuracy_vs_rating(results, plots / "accuracy_vs_rating.png")
+    if plots.exists() and not plots.is_dir():
+        raise RunFolderError(f"{plots} is a file, not a folder; move it away (nothing was written)")
+    for name in (*OUTPUTS, *(f"plots/{p}" for p in PLOTS)):
+        if (path / name).is_dir():
+            raise RunFolderError(
+                f"{path / name} is a folder, not a file; remove it (nothing was written)"
+            )
+
+
+def write_outputs(path: Path, cfg, transcripts: list[Transcript], results: dict) -> Path:
+    """CSVs, report.md, plots and report.html from results already written to results.json.
+    A file that cannot be written or drawn does not stop the others; the first failure is
+    raised at the end as one line (a ReportError)."""
+    failures: list[str] = []
+
+    def attempt(what: str, write) -> None:
+        try:
+            write()
+        except Exception as e:  # noqa: BLE001 - any drawing failure: the results are safe
+            failures.append(f"{what}: {type(e).__name__}: {one_line(e)[:160]}")
+
+    plots = path / "plots"
+    attempt("plots/", lambda: plots.mkdir(exist_ok=True))
+    attempt("CSVs", lambda: write_csvs(path, transcripts, results))
+    for name, draw in PLOTS.items():
+        attempt(f"plots/{name}", lambda draw=draw, name=name: draw(results, plots / name))
+        plt.close("all")
     report = path / "report.md"
-    report.write_text(markdown(cfg, results))
-    write_html_report(path)
+    attempt("report.md", lambda: report.write_text(markdown(cfg, results)))
+    attempt("report.html", lambda: write_html_report(path))
+    if failures:
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        raise ReportError(
+            f"results are in {path / 'results.json'}, but {failures[0]}{more}; "
+            f"`debate report {path}` draws the report again"
+        )
     return report
 
 
@@ -191,6 +239,18 @@ def write_html_report(path: Path) -> Path:
     from debate.present.viewer import write_page
 
     return write_page(path, path / "report.html")
+
+
+def check_players(run_dir: Path, cfg: TournamentConfig, transcripts: list[Transcript]) -> None:
+    """Every debater the transcripts name is one of the config's (ratings are fitted over the
+    config's line-up; a stranger has no row to go in)."""
+    names = {a.name for a in cfg.debaters}
+    strangers = sorted({n for t in transcripts for n in t.agents.values()} - names)
+    if strangers:
+        raise RunFolderError(
+            f"{run_dir}: transcripts name debaters that config.yaml does not "
+            f"({', '.join(map(repr, strangers[:3]))}); the folder was left as it is"
+        )
 
 
 def regenerate(run_dir: Path) -> Path:
@@ -213,6 +273,8 @@ def regenerate(run_dir: Path) -> Path:
     transcripts = folder.read_transcripts()
     if not transcripts:
         raise RunFolderError(f"no transcripts in {run_dir}")
+    check_players(run_dir, cfg, transcripts)
+    check_outputs(folder.path)
     results = standings(cfg, transcripts)
     try:  # what only the first pass knew (its wall time); a damaged file just loses that
         old = json.loads(folder.results_path.read_text(encoding="utf-8"))

@@ -9,6 +9,8 @@ import json
 import re
 from pathlib import Path
 
+from debate.files import read_bytes, read_lines, read_text
+from debate.runfolder import RunFolder, RunFolderError
 from debate.stats.formatting import elo, estimate, pct, sign_p, signed_pct
 
 
@@ -21,7 +23,8 @@ def plots_of(run_dir: Path) -> list[dict]:
     pngs = sorted(run_dir.glob("plots/*.png"))
     return [
         {"title": p.stem.replace("_", " "),
-         "src": "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()}
+         "src": "data:image/png;base64,"
+                + base64.b64encode(read_bytes(p, "plot", RunFolderError)).decode()}
         for p in pngs
     ]  # fmt: skip
 
@@ -31,7 +34,8 @@ def report_notes(run_dir: Path) -> list[str]:
     md = run_dir / "report.md"
     if not md.exists():
         return []
-    keep = [x for x in md.read_text().split("\n\n") if x.strip() and x.lstrip()[0] not in "#|!-"]
+    text = read_text(md, "report", RunFolderError)
+    keep = [x for x in text.split("\n\n") if x.strip() and x.lstrip()[0] not in "#|!-"]
     return [re.sub(r"[`*]", "", x).strip() for x in keep]
 
 
@@ -202,20 +206,30 @@ def training_section(lines: list[dict]) -> dict:
 
 def summary(run_dir: Path) -> tuple[str, list[dict]]:
     """The folder's kind and its summary sections, from results.json or generations.jsonl."""
-    results_path = run_dir / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    folder = RunFolder(run_dir)
+    results = folder.read_results() if folder.results_path.exists() else {}
     gens = run_dir / "generations.jsonl"
-    if gens.exists():
-        kind = "training"
-        section = training_section([json.loads(x) for x in gens.read_text().splitlines() if x])
-    elif "ratings" in results:
-        kind, section = "tournament", tournament_section(results)
-    elif results.get("suite") == "protocols":
-        kind, section = "eval", eval_section(results)
-    elif "judge_accuracy" in results:
-        kind, section = "run", run_section(results, run_dir.name)
-    else:  # a run still going: no results yet
-        return "run", []
+    try:
+        if gens.exists():
+            kind = "training"
+            records = [json.loads(x) for _, x in read_lines(gens, "records", RunFolderError)
+                       if x.strip()]  # fmt: skip
+            section = training_section(records)
+        elif "ratings" in results:
+            kind, section = "tournament", tournament_section(results)
+        elif results.get("suite") == "protocols":
+            kind, section = "eval", eval_section(results)
+        elif "judge_accuracy" in results:
+            kind, section = "run", run_section(results, run_dir.name)
+        else:  # a run still going: no results yet
+            return "run", []
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        # a results file from another version, or edited by hand: one line, not a traceback
+        where = gens if gens.exists() else folder.results_path
+        raise RunFolderError(
+            f"{where} does not hold the results this viewer reads ({type(e).__name__}: "
+            f"{' '.join(str(e).split())[:80]}); fix or remove it"
+        ) from None
     section["notes"] = report_notes(run_dir) + section.get("notes", [])
     section["plots"] = plots_of(run_dir)
     return kind, [section]

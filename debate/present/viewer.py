@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 import jinja2
-import yaml
 
+from debate.config import one_line
+from debate.files import read_lines
 from debate.match.prompts import speaker_label
 from debate.present.view_summary import summary
 from debate.runfolder import RunFolder, RunFolderError
@@ -49,7 +50,16 @@ def group_of(run_dir: Path, file: Path) -> str:
 def read_file(file: Path) -> list[Transcript]:
     if file.name == "transcripts.jsonl":
         return RunFolder(file.parent).read_transcripts(failed=True)  # failed ones shown as such
-    return [Transcript.model_validate_json(x) for x in file.read_text().splitlines() if x.strip()]
+    out = []
+    for n, line in read_lines(file, "rollouts file", RunFolderError):
+        if line.strip():
+            try:
+                out.append(Transcript.model_validate_json(line))
+            except ValueError as e:
+                raise RunFolderError(
+                    f"line {n} of {file} is corrupt ({one_line(e)[:120]})"
+                ) from None
+    return out
 
 
 def load_transcripts(run_dir: Path) -> list[tuple[str, Transcript]]:
@@ -175,7 +185,7 @@ def page_data(run_dir: Path) -> dict:
         raise RunFolderError(f"{run_dir} has no config.yaml: not a run folder")
     kind, sections = summary(run_dir)
     matches = [match_data(g, t) for g, t in load_transcripts(run_dir)]
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    cfg = RunFolder(run_dir).read_config()
     return {
         "title": f"{kind} {cfg.get('name', run_dir.name)}",
         "folder": str(run_dir.resolve()),
@@ -203,9 +213,41 @@ def render(data: dict) -> str:
     )  # fmt: skip
 
 
+def inputs(run_dir: Path) -> set[Path]:
+    """Every file the page is read from (resolved): a page must never be written over one."""
+    run_dir = Path(run_dir)
+    files = [*transcript_files(run_dir), *run_dir.glob("plots/*.png")]
+    files += [
+        run_dir / n for n in ("config.yaml", "results.json", "report.md", "generations.jsonl")
+    ]
+    return {f.resolve() for f in files}
+
+
+def check_page_path(run_dir: Path, out: Path) -> None:
+    """The page goes to a new or an HTML file in an existing folder, never over an input."""
+    if out.is_dir():
+        raise RunFolderError(f"--out {out} is a folder; name the HTML file to write")
+    if not out.parent.is_dir():
+        raise RunFolderError(f"--out {out}: folder {out.parent} does not exist")
+    if out.resolve() in inputs(run_dir):
+        raise RunFolderError(f"--out {out} is a file the page is read from; choose another file")
+    if out.exists() and out.suffix.lower() not in (".html", ".htm"):
+        raise RunFolderError(
+            f"--out {out} exists and is not an .html file; refusing to write over it"
+        )
+
+
 def write_page(run_dir: Path, out: Path | None = None) -> Path:
     out = Path(out) if out else Path(run_dir) / "view.html"
-    out.write_text(render(page_data(run_dir)))
+    page = render(page_data(run_dir))
+    check_page_path(run_dir, out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:  # whole or not at all: a full disk leaves the old page as it was
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise RunFolderError(f"cannot write {out}: {e.strerror or e}") from None
     return out
 
 

@@ -115,6 +115,7 @@ def run(
 ) -> dict:
     protocol: Protocol = get("protocol", cfg.protocol.name)
     check_agents(cfg, protocol)
+    RunFolder(cfg.run_dir).refuse_to_overwrite([cfg.task.params.get("path")])
     judge: Judge = make_judge(cfg.judge)
     items = load_items(cfg.task.name, cfg.task.n_items, cfg.task.seed, cfg.task.params)
     models = {a.model for a in lineup(cfg, protocol).values()}

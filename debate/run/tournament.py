@@ -123,10 +123,11 @@ def swiss_round(
 def run_tournament(
     cfg: TournamentConfig, on_progress: Callable[[int, int], None] | None = None
 ) -> dict:
-    from debate.present.report import write_outputs
+    from debate.present.report import ReportError, check_outputs, write_outputs
 
     protocol: Protocol = get("protocol", cfg.protocol.name)
     check(cfg, protocol)
+    RunFolder(cfg.run_dir).refuse_to_overwrite([cfg.task.params.get("path")])
     judge = make_judge(cfg.judge)
     items = load_items(cfg.task.name, cfg.task.n_items, cfg.task.seed, cfg.task.params)
     models = {a.model for a in cfg.debaters}
@@ -137,6 +138,7 @@ def run_tournament(
     check_budget(cfg, models)
     folder = RunFolder(cfg.run_dir)
     folder.claim(cfg)
+    check_outputs(folder.path)  # a blocked report path fails now, not after every match
     done = {t.match_id: t for t in folder.read_transcripts()}
     stats = {"played": 0, "resumed": 0}
 
@@ -197,6 +199,9 @@ def run_tournament(
             "usage": spent.report().model_dump(),
         }
     )
-    folder.write_results(results)
-    write_outputs(folder.path, cfg, ordered, results)
+    folder.write_results(results)  # first: a report that cannot be drawn costs no results
+    try:
+        write_outputs(folder.path, cfg, ordered, results)
+    except ReportError as e:
+        results["report_error"] = str(e)
     return results

@@ -1,5 +1,7 @@
 """Intervals for the numbers we report. Proportions get Wilson intervals (well behaved at small n
-and near 0 or 1); anything else gets a seeded percentile bootstrap."""
+and near 0 or 1); anything else gets a seeded percentile bootstrap. Every interval holds its own
+point estimate (`around`): plots draw it as error bars either side of the point, and readers
+take it that way."""
 
 from __future__ import annotations
 
@@ -12,6 +14,13 @@ Z95 = 1.959963984540054
 N_BOOT = 2000
 
 
+def around(point: float, lo: float, hi: float) -> tuple[float, float]:
+    """The interval widened, where it must be, to hold its point: a percentile bootstrap need
+    not contain the estimate (a skewed resample distribution), and rounding can leave a Wilson
+    bound of 80 of 80 at 0.9999999999999999."""
+    return (min(lo, point), max(hi, point))
+
+
 def wilson(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
     if n == 0:
         return (float("nan"), float("nan"))
@@ -19,7 +28,7 @@ def wilson(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    return around(p, max(0.0, centre - half), min(1.0, centre + half))
 
 
 def boot_mean(values: Sequence[float], seed: int = 0, n_boot: int = N_BOOT) -> dict:
@@ -29,7 +38,8 @@ def boot_mean(values: Sequence[float], seed: int = 0, n_boot: int = N_BOOT) -> d
         return {"value": None, "ci95": [None, None], "n": 0}
     idx = np.random.default_rng(seed).integers(0, len(x), size=(n_boot, len(x)))
     lo, hi = np.percentile(x[idx].mean(axis=1), [2.5, 97.5])
-    return {"value": float(x.mean()), "ci95": [float(lo), float(hi)], "n": len(x)}
+    mean = float(x.mean())
+    return {"value": mean, "ci95": list(around(mean, float(lo), float(hi))), "n": len(x)}
 
 
 def proportion(flags: Sequence[bool]) -> dict:

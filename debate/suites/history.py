@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from debate.files import read_lines
 from debate.runfolder import RunFolderError
 from debate.schema import Record
 
@@ -51,7 +52,7 @@ def read(out: str | Path) -> list[HistoryRow]:
     if not path.exists():
         raise RunFolderError(f"no eval history at {path}: run an eval suite with --out {out}")
     rows = []
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
+    for n, line in read_lines(path, "eval history", RunFolderError):
         if line.strip():
             try:
                 rows.append(HistoryRow.model_validate(json.loads(line)))

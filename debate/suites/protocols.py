@@ -26,6 +26,7 @@ from debate.config import (
     JudgeConfig,
     ProtocolConfig,
     RunConfig,
+    RunName,
     TaskConfig,
 )
 from debate.match.judge import make_judge
@@ -49,7 +50,7 @@ DEBATES = ["sequential", "simultaneous"]
 
 
 class ProtocolSuiteConfig(RunConfig):
-    name: str = "eval-protocols"
+    name: RunName = "eval-protocols"
     task: TaskConfig = Field(default_factory=lambda: TaskConfig(n_items=100))
     # one match per item (sides drawn per item): consultants are right half the time
     protocol: ProtocolConfig = Field(default_factory=lambda: ProtocolConfig(sides="random"))

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from debate.config import ConfigError, Strict
+from debate.config import MAX_ITEMS, ConfigError, OutFolder, RunName, Strict
 from debate.models import ScoreRequest, load_model
 from debate.runfolder import RunFolder
 from debate.stats.estimates import boot_mean
@@ -49,11 +49,11 @@ CHUNK = 64  # score requests per progress step
 
 
 class TruthfulQAConfig(Strict):
-    name: str = "eval-truthfulqa"
-    out: str = "runs"
+    name: RunName = "eval-truthfulqa"
+    out: OutFolder = "runs"
     model: str = "smollm2"
     checkpoint: str = ""
-    n_items: int = Field(817, ge=1)
+    n_items: int = Field(817, ge=1, le=MAX_ITEMS)
     path: str | None = None
     hub: str | None = None
     config: str = "multiple_choice"
@@ -105,8 +105,12 @@ def run_truthfulqa(
     for i, row in enumerate(rows):
         if len(questions) == cfg.n_items:
             break
-        l1, l2 = list(column(row, c["mc1_labels"])), list(column(row, c["mc2_labels"]))
-        ch1, ch2 = list(column(row, c["mc1_choices"])), list(column(row, c["mc2_choices"]))
+        cols = [column(row, c[k]) for k in ("mc1_labels", "mc2_labels", "mc1_choices",
+                                            "mc2_choices", "question")]  # fmt: skip
+        if any(v is None for v in cols) or not str(cols[-1]).strip():
+            skipped["an empty (null) question, answer list or label list"] += 1
+            continue
+        l1, l2, ch1, ch2 = (list(v) for v in cols[:4])
         if len(ch1) < 2 or len(ch2) < 2 or len(l1) != len(ch1) or len(l2) != len(ch2):
             skipped["fewer than two answers, or labels not matching answers"] += 1
         elif l1.count(1) != 1 or 1 not in l2:

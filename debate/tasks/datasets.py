@@ -100,7 +100,7 @@ def quiet_datasets(datasets: Any) -> Iterator[None]:
 def column(row: dict, name: str) -> Any:
     value: Any = row
     for part in name.split("."):
-        value = value[part]
+        value = None if value is None else value[part]  # a null parent: the value is missing
     return value
 
 
@@ -143,20 +143,40 @@ def build_items(
         raise ConfigError(f"{where} is not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
+class SkipRow(Exception):
+    """A row that cannot make an item; the message is the reason, counted in `items.skipped`."""
+
+
 def _build_items(task, rows, where, to_fields, n_items, seed, mapping, pair_up) -> LoadedItems:
     items, skipped = [], Counter()
     for i, row in enumerate(rows):
         if len(items) == n_items:
             break
-        question, answers, correct, context = to_fields(row, i)
+        try:
+            question, answers, correct, context = to_fields(row, i)
+        except SkipRow as e:
+            skipped[str(e)] += 1
+            continue
+        if answers is None:
+            skipped["no answers (null)"] += 1
+            continue
         if not isinstance(answers, (list, tuple)):
             # a string would split into one-letter answers: the column mapping is wrong
             raise ConfigError(
                 f"{where}: row {i}: column {mapping.get('answers', 'answers')!r} must hold a "
                 f"list of answers, got {type(answers).__name__} {str(answers)[:40]!r}"
             )
+        if question is None or not str(question).strip():
+            skipped["empty question"] += 1
+            continue
+        if "context" in mapping and (context is None or not str(context).strip()):
+            skipped["empty passage"] += 1
+            continue
+        if any(a is None for a in answers):
+            skipped["an answer is empty (null)"] += 1
+            continue
         answers = [str(a).strip() for a in answers]
-        if len(answers) < 2 or len(set(answers)) < len(answers):
+        if len(answers) < 2 or len(set(answers)) < len(answers) or not all(answers):
             skipped["fewer than two distinct answers"] += 1
             continue
         if not isinstance(correct, int) or not 0 <= correct < len(answers):
@@ -174,6 +194,9 @@ def _build_items(task, rows, where, to_fields, n_items, seed, mapping, pair_up) 
                 metadata={"source": where, "row": i},
             )
         )
+    if not items:
+        why = "; ".join(f"{n} {reason}" for reason, n in skipped.most_common()) or "none read"
+        raise ConfigError(f"{where}: no usable rows, every one was skipped ({why})")
     return LoadedItems(items, skipped)
 
 
@@ -216,9 +239,14 @@ def truthfulqa(n_items: int, seed: int, path=None, hub=None, config="multiple_ch
     rows, where = load_rows(path, hub, config, split)
 
     def fields(row, i):
-        labels = list(column(row, m["labels"]))
+        labels, answers = column(row, m["labels"]), column(row, m["answers"])
+        if labels is None:
+            raise SkipRow("no labels (null)")
+        labels = list(labels)
+        if isinstance(answers, (list, tuple)) and len(labels) != len(answers):
+            raise SkipRow("labels do not match the answers one to one")
         correct = labels.index(1) if labels.count(1) == 1 else None
-        return column(row, m["question"]), column(row, m["answers"]), correct, ""
+        return column(row, m["question"]), answers, correct, ""
 
     return build_items("truthfulqa", rows, where, fields, n_items, seed, m, pair_up)
 

@@ -7,12 +7,22 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, Strict, TaskConfig
+from debate.config import (
+    MAX_BEST_OF,
+    MAX_ITEMS,
+    AgentConfig,
+    JudgeConfig,
+    OutFolder,
+    ProtocolConfig,
+    RunName,
+    Strict,
+    TaskConfig,
+)
 
 
 class LoraSettings(Strict):
     enabled: bool = True  # False = full fine-tuning
-    r: int = Field(8, ge=1)
+    r: int = Field(8, ge=1, le=1024)
     alpha: int = 16
     dropout: float = 0.0
     target_modules: list[str] = Field(
@@ -29,13 +39,13 @@ class UpdateSettings(Strict):
     # 3e-4 barely moved the embedded model's choices in 60 steps, 1e-3 did)
     choice_learning_rate: float = 1e-3
     epochs: float = 1.0
-    batch_size: int = Field(4, ge=1)
+    batch_size: int = Field(4, ge=1, le=4096)
     beta: float = 0.1  # DPO: strength of the pull towards the reference; GRPO: KL weight
     # DPO: candidate speeches sampled at each branch point; a pair needs this reward gap
-    branches: int = Field(2, ge=2)
+    branches: int = Field(2, ge=2, le=MAX_BEST_OF)
     min_margin: float = 0.05
     # GRPO: completions per prompt; choice: forks of each match (the leave-one-out baseline)
-    group_size: int = Field(4, ge=2)
+    group_size: int = Field(4, ge=2, le=1024)
 
 
 class LeagueSettings(Strict):
@@ -49,14 +59,14 @@ class LeagueSettings(Strict):
             AgentConfig(name="random-quoter", model="scripted:random"),
         ]
     )
-    anchor_items: int = Field(8, ge=1)
+    anchor_items: int = Field(8, ge=1, le=MAX_ITEMS)
 
 
 class TrainConfig(Strict):
-    name: str = "train"
-    out: str = "runs"
+    name: RunName = "train"
+    out: OutFolder = "runs"
     seed: int = 0
-    max_live: int = Field(32, ge=1)
+    max_live: int = Field(32, ge=1, le=100_000)
     # the embedded default chooses its quote by its own likelihood, sampled at T = 1: a choice
     # the policy owns (so training can move it) with enough spread for groups to differ
     policy: AgentConfig = Field(
@@ -73,9 +83,9 @@ class TrainConfig(Strict):
     # training items and held-out items come from one task with disjoint offsets
     # per generation: each item is played in both roles on both answers, forked group_size times
     task: TaskConfig = Field(default_factory=lambda: TaskConfig(n_items=8))
-    eval_items: int = Field(100, ge=1)  # fewer cannot show a change of 10 points
+    eval_items: int = Field(100, ge=1, le=MAX_ITEMS)  # fewer cannot show a change of 10 points
     eval_offset: int = 100_000
-    generations: int = Field(3, ge=1)
+    generations: int = Field(3, ge=1, le=10_000)
     lora: LoraSettings = Field(default_factory=LoraSettings)
     update: UpdateSettings = Field(default_factory=UpdateSettings)
     league: LeagueSettings = Field(default_factory=LeagueSettings)

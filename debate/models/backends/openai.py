@@ -20,6 +20,9 @@ _API_OPTIONS: dict[str, tuple[type, float, bool]] = {
     "connect_timeout_s": (float, 0, False),
     "max_backoff_s": (float, 0, True),
 }
+# the most of each that makes sense (a typo such as max_retries=1000000000 would retry for ever)
+_API_MOST = {"concurrency": 10_000, "max_retries": 100, "timeout_s": 86_400,
+             "connect_timeout_s": 86_400, "backoff_s": 3_600, "max_backoff_s": 86_400}  # fmt: skip
 _API_FLAGS = {"1": True, "true": True, "0": False, "false": False}
 
 
@@ -39,6 +42,8 @@ def api_options(spec: str, query: str) -> dict:
             raise ModelError(f"model spec {spec!r}: {k} must be {bound}, got {opts[k]!r}")
         if value == float("inf"):
             raise ModelError(f"model spec {spec!r}: {k} must be finite")
+        if value > _API_MOST[k]:
+            raise ModelError(f"model spec {spec!r}: {k} must be at most {_API_MOST[k]}")
         opts[k] = value
     if "prefill" in opts and opts["prefill"] not in PREFILL_MODES:
         raise ModelError(f"model spec {spec!r}: prefill must be one of {', '.join(PREFILL_MODES)}")
