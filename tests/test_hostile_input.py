@@ -335,7 +335,7 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path: Path) -> None:
     import sys
 
     env_vars = {**os.environ, "COLUMNS": "200"}
-    args = [sys.executable, "-m", "debate.cli.main", "run", "--out", str(tmp_path), "--n-items", "1000",
+    args = [sys.executable, "-m", "debate.cli", "run", "--out", str(tmp_path), "--n-items", "1000",
             "--debater", "h=scripted:honest", "--debater", "l=scripted:liar", "--judge-kind",
             "oracle"]  # fmt: skip
     for delay in (0.3, 0.8, 1.5):
