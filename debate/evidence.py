@@ -9,16 +9,20 @@ Three rules make evidence unforgeable:
    header (`<speech by=...>`) or quote mark (`<v_quote>`) can come from a debater; the names of
    the harness's quote marks are broken up even when written with other brackets; and any other
    special token of the models in play (`[INST]`) is broken up too.
-2. A verified quote is shown as the passage's own text, never the debater's characters. Every
-   verified quote is one contiguous span of the passage inside one sentence (or whole
-   sentences), shown as its own quoted span, with `…` where the span starts or ends inside a
-   sentence. An ellipsis inside a quote makes separate quotes, each checked and shown on its
-   own; nothing verifies a statement assembled from pieces. A span cut out of a sentence that
-   holds a negation ("not", "never", "n't", ...) outside the span is not verified: leaving the
-   negation out would reverse what the passage says.
+2. A verified quote is shown as the passage's own text, never the debater's characters, and
+   as the whole sentence(s) that hold it, with the quoted words marked ⟦ ⟧ inside (no marks
+   when it is whole sentences): a fragment never stands alone, so no qualifier around it
+   ("not", "only a fool would think that", "Tom said", "except") can be left out. Sentences are
+   `debate.segmenter`'s. A quote is one contiguous run of the passage's words inside one
+   sentence, or whole sentences; an ellipsis inside a quote makes separate quotes, each
+   checked and shown on its own, so nothing verifies a statement assembled from pieces. Every
+   verified quote records its place in the passage (character offsets), and every rule that
+   compares quotes (`debate.quoted`) compares places, never words. `evidence.fragments: bare`
+   shows a fragment alone, marked with `…`, for experiments only.
 3. One normalisation (`words`) for matching and display: Unicode compatibility forms (NFKC),
    case, whitespace, punctuation between words (typographic quotes and dashes included),
-   apostrophes and hyphens inside a word. Every word of a quote must be a word of the span, in
+   apostrophes and hyphens inside a word; a number with separators ("3,000", "1.5", "9:30") is
+   one word. Every word of a quote must be a word of the span, in
    order, none added, dropped or swapped.
 
 `evidence.quote_threshold` below 1.0 forgives typos, nothing else: up to (1 - threshold) of a
@@ -31,12 +35,15 @@ cannot change what it reads.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from debate.schema import QuoteCheck
+from debate.segmenter import sentence_spans
 
 QUOTE_RE = re.compile(r"<\s*quote\s*>(.*?)(?:<\s*/\s*quote\s*>|$)", re.I | re.S)
 ELLIPSIS_RE = re.compile(r"\[\s*(?:…|\.{3,})\s*\]|…|\.{3,}")
@@ -47,13 +54,11 @@ ANGLES = str.maketrans(
 )
 # The harness's quote marks, however a debater brackets or spells them.
 HARNESS_NAMES_RE = re.compile(r"([vu])[\W_]*(quote)", re.I)
-WORD_RE = re.compile(r"[^\W_]+(?:['’ʼ\-‐‑][^\W_]+)*")
+WORD_RE = re.compile(r"\d+(?:[.,:]\d+)+|[^\W_]+(?:['’ʼ\-‐‑][^\W_]+)*")
 INNER_MARKS = str.maketrans("", "", "'’ʼ-‐‑")
-SENTENCE_END_RE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)|\n\s*\n")
-NEGATIONS = frozenset(
-    {"not", "no", "never", "nor", "neither", "none", "nobody", "nothing", "nowhere", "without"}
-    | {"cannot", "false", "untrue"}
-)
+# the marks around a quoted run inside its sentence; the passage's own are shown as brackets
+MARK_OPEN, MARK_CLOSE = "⟦", "⟧"
+NO_MARKS = str.maketrans({MARK_OPEN: "[", MARK_CLOSE: "]"})
 TYPO_MIN_LETTERS = 5
 
 
@@ -108,38 +113,20 @@ class Word:
     key: str  # what matching compares
     start: int  # where the word is in the text it came from
     end: int
-    sentence: int
-    negation: bool
 
 
 def word_key(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw).casefold().translate(INNER_MARKS)
 
 
-def is_negation(raw: str, key: str) -> bool:
-    low = unicodedata.normalize("NFKC", raw).casefold()
-    return key in NEGATIONS or bool(re.search(r"n['’ʼ]t$", low))
-
-
 def words(text: str) -> list[Word]:
-    """The words of a text, normalised, with their places and sentences."""
-    ends = [m.end() for m in SENTENCE_END_RE.finditer(text)]
-    out, sentence = [], 0
-    for m in WORD_RE.finditer(text):
-        while sentence < len(ends) and ends[sentence] <= m.start():
-            sentence += 1
-        key = word_key(m.group())
-        out.append(Word(key, m.start(), m.end(), sentence, is_negation(m.group(), key)))
-    return out
+    """The words of a text, normalised, with their places."""
+    return [Word(word_key(m.group()), m.start(), m.end()) for m in WORD_RE.finditer(text)]
 
 
 def sentences(text: str) -> list[str]:
-    """The text's sentences in order, where `words` ends them (a "…" that ends a fragment too)."""
-    out, start = [], 0
-    for m in SENTENCE_END_RE.finditer(text):
-        out.append(text[start : m.end()].strip())
-        start = m.end()
-    return [s for s in [*out, text[start:].strip()] if s]
+    """The text's sentences in order (`debate.segmenter`): the one splitter of the harness."""
+    return [text[a:b] for a, b in sentence_spans(text)]
 
 
 def one_edit(a: str, b: str) -> bool:
@@ -166,84 +153,168 @@ def typo_of(said: str, passage_word: str, vocabulary: frozenset[str]) -> bool:
     )
 
 
-# -- quotes ------------------------------------------------------------------------------------
+# -- the passage -------------------------------------------------------------------------------
 class Passage:
-    """A passage read once: its words, sentences and vocabulary, for checking many quotes."""
+    """A passage read once: its words, its sentences (character spans) and which sentence each
+    word is in, for checking many quotes and showing them. `read_passage` keeps the last few."""
 
-    def __init__(self, text: str, item_text: Iterable[str] = ()):
+    def __init__(self, text: str):
         self.text = text
+        self.spans = sentence_spans(text)
         self.words = words(text)
-        self.vocabulary = frozenset(w.key for w in self.words) | frozenset(
-            w.key for t in item_text for w in words(t)
-        )
+        ends = [b for _, b in self.spans]
+        self.sentence_of = [bisect.bisect_right(ends, w.start) for w in self.words]
         self.first: dict[int, int] = {}
         self.last: dict[int, int] = {}
-        for i, w in enumerate(self.words):
-            self.first.setdefault(w.sentence, i)
-            self.last[w.sentence] = i
+        self.at: dict[str, list[int]] = {}
+        for i, (w, s) in enumerate(zip(self.words, self.sentence_of)):
+            self.first.setdefault(s, i)
+            self.last[s] = i
+            self.at.setdefault(w.key, []).append(i)
+        self.vocabulary = frozenset(self.at)
+        self.starts = [w.start for w in self.words]
 
-    def find(self, quote: list[str], typos_allowed: int) -> tuple[int, int] | None:
-        """The first span of passage words the quote matches (a slice), else None."""
+    def find(
+        self, quote: list[str], typos_allowed: int, vocabulary: frozenset[str]
+    ) -> range | None:
+        """The run of passage words the quote matches (word indices), else None: the first that
+        is whole sentences, else the first (a quote of a sentence that also stands inside a
+        longer one is placed at the sentence itself)."""
         n, pw = len(quote), self.words
-        for start in range(len(pw) - n + 1):
+        # with no typo forgiven the first word is exact: only its places need trying
+        starts = self.at.get(quote[0], []) if typos_allowed == 0 else range(len(pw) - n + 1)
+        found = None
+        for start in starts:
+            if start + n > len(pw):
+                break
             typos = 0
             for k, said in enumerate(quote):
                 key = pw[start + k].key
                 if said != key:
                     typos += 1
-                    if typos > typos_allowed or not typo_of(said, key, self.vocabulary):
+                    if typos > typos_allowed or not typo_of(said, key, vocabulary):
                         break
             else:
-                if self.allowed(start, start + n):
-                    return start, start + n
-        return None
+                run = range(start, start + n)
+                if not self.allowed(start, start + n):
+                    continue
+                if self.whole(run, self.sentence_of[start]) and self.whole(
+                    run, self.sentence_of[start + n - 1]
+                ):
+                    return run
+                found = found or run
+        return found
 
     def allowed(self, a: int, b: int) -> bool:
-        """One sentence, or whole sentences; a cut-out piece must leave no negation out."""
-        pw = self.words
-        s, e = pw[a].sentence, pw[b - 1].sentence
-        whole = a == self.first[s] and b - 1 == self.last[e]
-        if s != e:
-            return whole
-        left_out = pw[self.first[s] : a] + pw[b : self.last[s] + 1]
-        return not any(w.negation for w in left_out)
+        """Inside one sentence, or whole sentences: a quote never starts in one sentence and
+        stops in the middle of another."""
+        s, e = self.sentence_of[a], self.sentence_of[b - 1]
+        return s == e or (a == self.first[s] and b - 1 == self.last[e])
 
-    def shown(self, a: int, b: int) -> str:
-        """The passage's own text of a span, whitespace collapsed, `…` where a sentence is cut."""
-        pw = self.words
-        end = pw[b - 1].end
-        if b - 1 == self.last[pw[b - 1].sentence]:  # keep the sentence's closing punctuation
-            m = SENTENCE_END_RE.match(self.text, end)
-            end = m.end() if m and m.group().strip() else end
-        text = " ".join(self.text[pw[a].start : end].split())
-        if a != self.first[pw[a].sentence]:
-            text = "…" + text
-        if b - 1 != self.last[pw[b - 1].sentence]:
-            text += "…"
-        return text
+    def word_range(self, start: int, end: int) -> range:
+        """The passage words inside a character span."""
+        return range(bisect.bisect_left(self.starts, start), bisect.bisect_left(self.starts, end))
+
+    def sentences_of(self, run: range) -> range:
+        """The sentences a run of words touches (indices into `spans`)."""
+        return range(self.sentence_of[run[0]], self.sentence_of[run[-1]] + 1)
+
+    def whole(self, run: range, sentence: int) -> bool:
+        return run[0] <= self.first[sentence] and self.last[sentence] <= run[-1]
+
+    def chars(self, run: range) -> tuple[int, int]:
+        return self.words[run[0]].start, self.words[run[-1]].end
+
+    def shown(self, runs: Iterable[range], sentences: range) -> str:
+        """Whole sentences with the quoted runs marked ⟦…⟧ (no mark where a run covers a
+        sentence whole), in the passage's own characters, whitespace collapsed."""
+        a, b = self.spans[sentences[0]][0], self.spans[sentences[-1]][1]
+        cuts = []
+        for s in sentences:
+            inside = sorted({i for r in runs for i in r if self.sentence_of[i] == s})
+            if not inside or self.whole(range(inside[0], inside[-1] + 1), s):
+                continue
+            for run in _runs(inside):
+                cuts += [
+                    (self.words[run[0]].start, MARK_OPEN),
+                    (self.words[run[-1]].end, MARK_CLOSE),
+                ]
+        out, pos = [], a
+        for at, mark in sorted(cuts):
+            out += [self.text[pos:at].translate(NO_MARKS), mark]
+            pos = at
+        out.append(self.text[pos:b].translate(NO_MARKS))
+        return " ".join("".join(out).split())
+
+    def shown_bare(self, run: range) -> str:
+        """A run of one sentence's words alone, `…` where the sentence is cut (the option
+        `evidence.fragments: bare`, for experiments only)."""
+        s = self.sentence_of[run[0]]
+        start, end = self.chars(run)
+        if run[-1] == self.last[self.sentence_of[run[-1]]]:  # keep the closing punctuation
+            end = self.spans[self.sentence_of[run[-1]]][1]
+        text = " ".join(self.text[start:end].translate(NO_MARKS).split())
+        text = text if run[0] == self.first[s] else "…" + text
+        return text if run[-1] == self.last[self.sentence_of[run[-1]]] else text + "…"
 
 
+def _runs(indices: list[int]) -> list[range]:
+    """Consecutive word indices grouped into runs."""
+    out: list[range] = []
+    for i in indices:
+        if out and out[-1][-1] == i - 1:
+            out[-1] = range(out[-1][0], i + 1)
+        else:
+            out.append(range(i, i + 1))
+    return out
+
+
+@lru_cache(maxsize=64)
+def read_passage(text: str) -> Passage:
+    return Passage(text)
+
+
+# -- quotes ------------------------------------------------------------------------------------
 def check_quote(
-    quote: str, passage: str | Passage, threshold: float = 1.0, item_text: Iterable[str] = ()
+    quote: str,
+    passage: str | Passage,
+    threshold: float = 1.0,
+    item_text: Iterable[str] = (),
+    fragments: str = "sentence",
 ) -> QuoteCheck:
     """Check one quote (no ellipsis inside: `split_quote` first). `item_text`: the question
-    and answers, whose words are never forgiven as typos."""
-    p = passage if isinstance(passage, Passage) else Passage(passage, item_text)
+    and answers, whose words are never forgiven as typos. A verified quote carries its place
+    in the passage and what others read of it (`fragments`: see rule 2 above)."""
+    p = passage if isinstance(passage, Passage) else read_passage(passage)
     said = [w.key for w in words(strip_controls(quote))]
     text = quote.strip()
     if not said or not p.words:
         return QuoteCheck(text=text, verified=False, similarity=0.0)
-    typos_allowed = int(len(said) * (1.0 - threshold) + 1e-9)
-    span = p.find(said, typos_allowed)
-    if span is None:
+    vocabulary = p.vocabulary | frozenset(w.key for t in item_text for w in words(t))
+    run = p.find(said, int(len(said) * (1.0 - threshold) + 1e-9), vocabulary)
+    if run is None:
         return QuoteCheck(text=text, verified=False, similarity=0.0)
-    a, b = span
-    exact = sum(s == w.key for s, w in zip(said, p.words[a:b]))
+    exact = sum(s == p.words[i].key for s, i in zip(said, run))
+    return quote_check(p, run, text=text, similarity=round(exact / len(said), 4),
+                       fragments=fragments)  # fmt: skip
+
+
+def quote_check(
+    p: Passage, run: range, *, text: str, similarity: float = 1.0, fragments: str = "sentence"
+) -> QuoteCheck:
+    """The record of a verified quote of the passage words `run`."""
+    sents = p.sentences_of(run)
+    bare = fragments == "bare" and len(sents) == 1
+    start, end = p.chars(run)
     return QuoteCheck(
         text=text,
         verified=True,
-        similarity=round(exact / len(said), 4),
-        passage_text=sanitize(p.shown(a, b)),
+        similarity=similarity,
+        passage_text=sanitize(p.shown_bare(run) if bare else p.shown([run], sents)),
+        start=start,
+        end=end,
+        sentence_start=p.spans[sents[0]][0],
+        sentence_end=p.spans[sents[-1]][1],
     )
 
 
@@ -260,17 +331,19 @@ def mark_quotes(
     *,
     item_text: Iterable[str] = (),
     special_tokens: Iterable[str] = (),
+    fragments: str = "sentence",
 ) -> tuple[str, list[QuoteCheck]]:
     """What others read of a speech, and its quote checks. A verified quote is shown as
-    `<v_quote>` holding the passage's own text; an unverified one as `<u_quote>` holding the
-    debater's (sanitised); every quote mark is set apart by spaces."""
-    p = Passage(passage, item_text)
-    specials = tuple(special_tokens)
+    `<v_quote>` holding the passage's own text (its whole sentences, the quote marked); an
+    unverified one as `<u_quote>` holding the debater's (sanitised); every quote mark is set
+    apart by spaces."""
+    p = read_passage(passage)
+    specials, item_text = tuple(special_tokens), tuple(item_text)
     shown, checks, pos = [], [], 0
     for m in QUOTE_RE.finditer(text):
         shown.append(sanitize(text[pos : m.start()], specials))
         for piece in split_quote(m.group(1)):
-            check = check_quote(piece, p, threshold)
+            check = check_quote(piece, p, threshold, item_text, fragments)
             checks.append(check)
             if check.verified:
                 shown.append(f" <v_quote>{check.passage_text}</v_quote> ")

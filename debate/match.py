@@ -137,6 +137,7 @@ class Match:
             self.cfg.evidence.quote_threshold,
             item_text=[self.item.question, *self.item.answers],
             special_tokens=self.special_tokens(model),
+            fragments=self.cfg.evidence.fragments,
         )
         if side is None:
             side = stated_answer(text, self.item.answers)

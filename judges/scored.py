@@ -108,9 +108,12 @@ class ClozeJudge(Judge):
 
     async def decide(self, m, *, sees_context: bool) -> Verdict:
         if self.apart:
-            evidence = verified_quotes(m.transcript.turns)
+            fragments = m.cfg.evidence.fragments
+            evidence = verified_quotes(m.transcript.turns, m.item.context, fragments)
             if sees_context:  # the passage is read as every one of its sentences quoted
-                evidence = list(dict.fromkeys(passage_spans(m.item.context) + evidence))
+                # (a quoted sentence is one of them; a bare fragment is read besides)
+                extra = evidence if fragments == "bare" else []
+                evidence = list(dict.fromkeys(passage_spans(m.item.context) + extra))
             if len(evidence) > 1:
                 return await self.decide_apart(m, evidence)
         reqs = self.answer_requests(m, self.view(m, sees_context=sees_context, labelled=False))

@@ -45,15 +45,29 @@ def test_the_judge_reads_the_passages_text_not_the_debaters():
     assert c.verified and shown == "<v_quote>Noor drives a yellow car.</v_quote>"
 
 
-def test_fragments_are_marked_and_spliced_fragments_stay_apart():
+def test_a_fragment_is_shown_inside_its_whole_sentence_with_the_quote_marked():
     shown, checks = mark_quotes("<quote>Ines drives a</quote><quote>yellow car.</quote>", PASSAGE)
+    # a splice of two fragments reads as the two real sentences they came from
+    assert [c.passage_text for c in checks] == ["⟦Ines drives a⟧ red car.",
+                                                "Noor drives a ⟦yellow car⟧."]  # fmt: skip
+    assert (
+        shown
+        == "<v_quote>⟦Ines drives a⟧ red car.</v_quote> <v_quote>Noor drives a ⟦yellow car⟧.</v_quote>"
+    )
+
+
+def test_bare_fragments_are_an_option_off_by_default():
+    shown, checks = mark_quotes(
+        "<quote>Ines drives a</quote><quote>yellow car.</quote>", PASSAGE, fragments="bare"
+    )
     assert [c.passage_text for c in checks] == ["Ines drives a…", "…yellow car."]
     assert shown == "<v_quote>Ines drives a…</v_quote> <v_quote>…yellow car.</v_quote>"
 
 
 def test_an_ellipsis_makes_separate_quotes():
     shown, checks = mark_quotes("<quote>Ines drives … a yellow car</quote>", PASSAGE)
-    assert [c.passage_text for c in checks] == ["Ines drives…", "…a yellow car."]
+    assert [c.passage_text for c in checks] == ["⟦Ines drives⟧ a red car.",
+                                                "Noor drives ⟦a yellow car⟧."]  # fmt: skip
 
 
 def test_a_quote_across_sentences_verifies_only_as_whole_sentences():
@@ -62,10 +76,36 @@ def test_a_quote_across_sentences_verifies_only_as_whole_sentences():
     assert not check_quote("a red car. Noor drives", PASSAGE).verified
 
 
-def test_a_fragment_that_leaves_out_a_negation_does_not_verify():
-    passage = "Ines does not drive a red car."
-    assert not check_quote("drive a red car", passage).verified
-    assert check_quote("Ines does not drive a red car", passage).verified
+def test_a_fragment_is_read_with_every_qualifier_of_its_sentence():
+    # no list of negations: whatever qualifies the fragment is read with it
+    for passage, fragment in [
+        ("Ines does not drive a red car.", "drive a red car"),
+        ("Only a fool would think that the key is in the garden.", "the key is in the garden"),
+        ('Tom said, "The red key is in the garden." He was lying.', "The red key is in the garden."),
+        ("The rumour that Noor stole the key is wrong.", "Noor stole the key"),
+    ]:  # fmt: skip
+        c = check_quote(fragment, passage)
+        sentence = passage if "lying" not in passage else passage.rsplit(" He", 1)[0]
+        assert c.verified and c.passage_text.replace("⟦", "").replace("⟧", "") == sentence
+        assert passage[c.start : c.end].strip('."') == fragment.strip(".")
+        assert (c.sentence_start, c.sentence_end) == (0, len(sentence))
+
+
+def test_abbreviations_initials_and_numbers_do_not_end_sentences_or_split_words():
+    passage = ("Nobody believes Dr. Smith took the key. J. R. Hale paid $3,000 for it on Jan. 5. "
+               "The fee rose by 1.5 percent.")  # fmt: skip
+    c = check_quote("Smith took the key", passage)
+    assert c.passage_text == "Nobody believes Dr. ⟦Smith took the key⟧."
+    assert check_quote("Hale paid $3,000", passage).verified
+    for cut in ("Hale paid $3", "000 for it", "by 1", "5 percent"):
+        assert not check_quote(cut, passage).verified, cut
+
+
+def test_quotes_record_their_place_in_the_passage():
+    c = check_quote("noor drives a YELLOW", PASSAGE)
+    assert PASSAGE[c.start : c.end] == "Noor drives a yellow"
+    assert PASSAGE[c.sentence_start : c.sentence_end] == "Noor drives a yellow car."
+    assert check_quote("Tariq", PASSAGE).start is None
 
 
 def test_control_characters_and_special_tokens_are_neutralised():
