@@ -251,6 +251,8 @@ class Passage:
         `evidence.fragments: bare`, for experiments only)."""
         s = self.sentence_of[run[0]]
         start, end = self.chars(run)
+        if run[0] == self.first[s]:  # keep the sentence's opening quote mark or bracket
+            start = self.spans[s][0]
         if run[-1] == self.last[self.sentence_of[run[-1]]]:  # keep the closing punctuation
             end = self.spans[self.sentence_of[run[-1]]][1]
         text = " ".join(self.text[start:end].translate(NO_MARKS).split())

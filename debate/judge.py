@@ -32,16 +32,24 @@ EVIDENCE_HEADER = (
 def attributed_evidence(
     turns, answers: list[str], passage: str, fragments: str = "sentence"
 ) -> str:
-    """Each quoted sentence once, under the answer of the side that first quoted from it."""
-    by_side: dict[str, list[str]] = {}
+    """Each quoted sentence once, under the answers of the sides that quoted from it."""
+    by_sides: dict[tuple, list[str]] = {}
     for r in quoted(turns, passage, fragments):
-        who = f'the side arguing "{answers[r.side]}"' if r.side is not None else "a speaker"
-        by_side.setdefault(who, []).append(r.text)
-    if not by_side:
+        by_sides.setdefault(tuple(r.sides), []).append(r.text)
+    if not by_sides:
         return f"{EVIDENCE_HEADER}\nnone was quoted."
     # each quote on a line of its own, in quotes: never read as one statement with its neighbour
-    return "\n".join(f"Evidence from the passage quoted by {who}:\n" + "\n".join(f'"{q}"' for q in qs)
-                     for who, qs in by_side.items())  # fmt: skip
+    return "\n".join(f"Evidence from the passage quoted by {quoters(sides, answers)}:\n"
+                     + "\n".join(f'"{q}"' for q in qs) for sides, qs in by_sides.items())  # fmt: skip
+
+
+def quoters(sides: tuple, answers: list[str]) -> str:
+    named = [f'"{answers[s]}"' for s in sides if s is not None]
+    if not named:
+        return "a speaker"
+    if len(named) == 1:
+        return f"the side arguing {named[0]}"
+    return f"the sides arguing {', '.join(named[:-1])} and {named[-1]}"
 
 
 def judge_view(
@@ -52,10 +60,11 @@ def judge_view(
     reads: str,
     attribute: bool = False,
     evidence: list[str] | None = None,
+    fragments: str = "sentence",
 ) -> str:
     """The judge's whole world: question, answers, speeches as shown (never the raw text).
     `evidence` replaces the transcript's verified quotes (a judge that reads them one by one)."""
-    item, fragments = m.item, m.cfg.evidence.fragments
+    item = m.item
     parts = []
     if sees_context:
         parts.append(f"Passage: {item.context}")
@@ -114,7 +123,8 @@ class Judge(ABC):
 
     def view(self, m: Match, *, sees_context: bool, labelled: bool) -> str:
         return judge_view(m, sees_context=sees_context, labelled=labelled, reads=self.cfg.reads,
-                          attribute=self.cfg.attribute)  # fmt: skip
+                          attribute=self.cfg.attribute,
+                          fragments=m.cfg.evidence.fragments)  # fmt: skip
 
     def as_prompt(self, view: str, instruction: str) -> list[Message] | str:
         if self.cfg.prompt_format == "plain":

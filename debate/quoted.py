@@ -1,9 +1,9 @@
 """What the judge reads of a debate's verified quotes: each quoted sentence once, by place.
 
 Every rule here compares places in the passage, never words: a sentence is read once however
-many quotes touch it, in the order first quoted, under the side that quoted it first, with
-every quoted run marked inside it. It is attributed to the first side that quoted it whole (else
-the first that quoted from it). A quote of several whole sentences is read sentence by
+many quotes touch it, in the order first quoted, with every quoted run marked inside it, and
+named with every side that quoted from it (so a side that quotes the other's sentence first does
+not take it over). A quote of several whole sentences is read sentence by
 sentence, so one long quote cannot hold, and so hide, the sentence the other side quoted. Words
 that merely repeat elsewhere in the passage never take a quote out of the judge's view.
 
@@ -34,7 +34,7 @@ class Read:
     """One unit the judge reads: a sentence (or, bare, a run of words) and who quoted it."""
 
     sentence: int  # index into the passage's sentences
-    side: int | None  # the side that quoted it first
+    sides: list[int | None] = field(default_factory=list)  # who quoted from it, in order
     runs: list[range] = field(default_factory=list)  # the quoted runs of words inside it
     text: str = ""
 
@@ -64,16 +64,17 @@ def quoted(turns, passage: str, fragments: str = "sentence") -> list[Read]:
             for s in p.sentences_of(run):
                 part = range(max(run[0], p.first[s]), min(run[-1], p.last[s]) + 1)
                 key = (part[0], part[-1]) if fragments == "bare" else s
-                read = reads.setdefault(key, Read(sentence=s, side=t.side))
-                # the side is the first that quoted the sentence whole, else the first to quote
-                # from it: a piece quoted first does not take the sentence from its quoter
-                if p.whole(part, s) and not any(p.whole(r, s) for r in read.runs):
-                    read.side = t.side
+                read = reads.setdefault(key, Read(sentence=s))
                 read.runs.append(part)
+                if t.side not in read.sides:
+                    read.sides.append(t.side)
     if fragments == "bare":
         units = list(reads.values())
-        kept = [u for u in units if not any(v is not u and inside(u.runs[0], v.runs[0])
-                                            for v in units)]  # fmt: skip
+        kept = [u for u in units if not any(inside(u.runs[0], v.runs[0]) for v in units)]
+        for u in units:  # a piece left out was quoted, as part of the run that holds it
+            for v in kept:
+                if inside(u.runs[0], v.runs[0]):
+                    v.sides += [s for s in u.sides if s not in v.sides]
         for u in kept:
             u.text = sanitize(p.shown_bare(u.runs[0]))
         return kept

@@ -11,7 +11,11 @@ safe and a sentence shown in two halves is not:
   every line break, which cuts hard-wrapped prose) or a blank line follows it (a paragraph,
   a heading);
 - a lead-in that ends with a colon is one sentence with what it introduces, the items of a list
-  included: "None of these is true: 1. ... 2. ..." is read whole.
+  included: "None of these is true: 1. ... 2. ..." is read whole;
+- a segment does not end a sentence when it ends with an initial or an abbreviation that is
+  mostly followed by a name or a number ("Ft. Worth", "Vol. II", "approx. 4"), or when the next
+  one goes on in lower case, with a digit or with punctuation ("9 yrs. in Denver"): pysbd's
+  list misses some, and a sentence starts with neither.
 """
 
 from __future__ import annotations
@@ -26,6 +30,12 @@ ENDS_SENTENCE_RE = re.compile(r"[.!?…][\"'”’»)\]]*\s*$")
 LEAD_IN_RE = re.compile(r":\s*$")
 LIST_ITEM_RE = re.compile(r"\s*(?:[-*•–]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])\s")
 PARAGRAPH_END_RE = re.compile(r"\n[ \t]*\n\s*$")
+# abbreviations that mostly come before a name or a number, and initials
+BEFORE_NAME_RE = re.compile(
+    r"(?<![^\W\d_])(?:(?i:mr|mrs|ms|dr|prof|rev|gen|col|lt|sgt|capt|cmdr|gov|sen|rep|pres|st|mt"
+    r"|ft|no|nos|vol|ch|art|fig|figs|p|pp|ca|est|approx|vs|cf)|[A-Z])"
+    r"\.[\"'”’)\]]*\s*$"
+)
 
 
 @lru_cache(maxsize=1)
@@ -60,16 +70,23 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     joining = listing = False
     for a, b in _pieces(text):
         piece = text[a:b]
-        if joining or (listing and LIST_ITEM_RE.match(piece)):
+        if out and (joining or (listing and LIST_ITEM_RE.match(piece)) or goes_on(piece)):
             out[-1] = (out[-1][0], b)
         else:
             listing = False
             out.append((a, b))
         listing = listing or bool(LEAD_IN_RE.search(piece))
-        joining = bool(LEAD_IN_RE.search(piece)) or not (
-            ENDS_SENTENCE_RE.search(piece) or PARAGRAPH_END_RE.search(piece)
+        joining = not PARAGRAPH_END_RE.search(piece) and (
+            not ENDS_SENTENCE_RE.search(piece) or bool(BEFORE_NAME_RE.search(piece))
         )
+        joining = joining or bool(LEAD_IN_RE.search(piece))
     return tuple(_trim(text, a, b) for a, b in out if text[a:b].strip())
+
+
+def goes_on(piece: str) -> bool:
+    """Whether a segment starts as no sentence does: lower case, a digit, punctuation."""
+    head = piece.lstrip()[:1]
+    return bool(head) and (head.islower() or head.isdigit() or head in ",;:)]%")
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:

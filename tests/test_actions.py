@@ -135,18 +135,22 @@ def test_attributed_evidence_names_the_side_that_quoted_it():
     turns = [turn(0, ("Mira has a pet cat.", True), ("Mira has a pet lion.", False)),
              turn(1, ("Omar has a pet dog.", True), ("Mira has a pet cat.", True))]  # fmt: skip
     assert attributed_evidence(turns, ["cat", "dog"], passage).splitlines() == [
-        'Evidence from the passage quoted by the side arguing "cat":',
+        'Evidence from the passage quoted by the sides arguing "cat" and "dog":',
         '"Mira has a pet cat."',
         'Evidence from the passage quoted by the side arguing "dog":',
         '"Omar has a pet dog."',
-    ]  # unverified quotes never reach the judge; a repeated quote counts for its first side;
-    # each quote on its own line, so two never read as one statement
+    ]  # unverified quotes never reach the judge; a sentence quoted by both sides is named with
+    # both, in the order they quoted it; each quote on its own line, so two never read as one
     assert attributed_evidence([], ["cat", "dog"], passage).endswith("none was quoted.")
-    # a piece of a sentence quoted whole adds nothing, whoever quoted it and in what order
+    # a piece of a sentence is read as the sentence, quoted by its quoter: quoting a piece of
+    # the other side's sentence first does not take it over
     cut = [turn(1, ("Mira has a pet…", True)), *turns, turn(1, ("…pet dog.", True))]
-    assert attributed_evidence(cut, ["cat", "dog"], passage) == attributed_evidence(
-        turns, ["cat", "dog"], passage
-    )
+    assert attributed_evidence(cut, ["cat", "dog"], passage).splitlines() == [
+        'Evidence from the passage quoted by the sides arguing "dog" and "cat":',
+        '"Mira has a pet cat."',
+        'Evidence from the passage quoted by the side arguing "dog":',
+        '"Omar has a pet dog."',
+    ]
     assert verified_quotes(cut, passage) == ["Mira has a pet cat.", "Omar has a pet dog."]
     # a quote of the whole passage is read sentence by sentence: it cannot swallow, and so
     # hide, the sentence the other side quoted
