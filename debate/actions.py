@@ -26,7 +26,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from debate.config import JudgeConfig
-from debate.evidence import check_quote, mark_quotes, read_passage, sentences
+from debate.evidence import check_quote, mark_quotes, quote_check, read_passage, sentences
 from debate.models import GenerationRequest, ScoreRequest, load_model
 from debate.models.base import render_plain
 from debate.schema import QuoteCheck, Sampling, SpanChoice, Turn
@@ -106,9 +106,17 @@ def with_quote(m: Match, role: str, side: int, round: int, span: str, check: Quo
 
 
 def span_checks(m: Match, spans: list[str]) -> list[QuoteCheck]:
-    """Each span checked as the quote it would be, the passage read once."""
+    """Each span checked as the quote it would be, the passage read once; a span that is one of
+    the passage's sentences is placed there without a search (the first such sentence, where
+    the check would place it too)."""
     read, evidence = read_passage(m.item.context), m.cfg.evidence
-    return [check_quote(s, read, evidence.quote_threshold, fragments=evidence.fragments)
+    at: dict[str, int] = {}
+    for i, (a, b) in enumerate(read.spans):
+        if i in read.first:
+            at.setdefault(read.text[a:b], i)
+    return [quote_check(read, range(read.first[at[s]], read.last[at[s]] + 1), text=s,
+                        fragments=evidence.fragments) if s in at
+            else check_quote(s, read, evidence.quote_threshold, fragments=evidence.fragments)
             for s in spans]  # fmt: skip
 
 
