@@ -103,7 +103,7 @@ def main() -> None:
                  for key in ("candidates", "requests", "distinct", "wall", "model", "harness")}  # fmt: skip
             print(f"{n:>5} {runs[0][k]['speech']:>6} {r['candidates']:>5.0f} {r['requests']:>8.0f} "
                   f"{r['distinct']:>8.0f} {r['wall']:>7.2f} {r['model']:>7.2f} "
-                  f"{r['harness']:>9.3f} {1000 * r['wall'] / r['candidates']:>7.1f}")  # fmt: skip
+                  f"{r['harness']:>9.3f} {1000 * r['wall'] / r['candidates']:>7.1f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -86,6 +86,13 @@ def judge_view(
     return "\n\n".join(parts)
 
 
+def fragments_of(m) -> str:
+    """How the match's run shows a quoted piece (`evidence.fragments`); a view built from a
+    transcript alone, with no run config, shows it as the default does."""
+    cfg = getattr(m, "cfg", None)
+    return cfg.evidence.fragments if cfg is not None else "sentence"
+
+
 def verified_quotes(turns, passage: str, fragments: str = "sentence") -> list[str]:
     """What the judge reads of every verified quote: each quoted sentence once, in the order
     first quoted, the quoted words marked (`debate.quoted`)."""
@@ -124,7 +131,7 @@ class Judge(ABC):
     def view(self, m: Match, *, sees_context: bool, labelled: bool) -> str:
         return judge_view(m, sees_context=sees_context, labelled=labelled, reads=self.cfg.reads,
                           attribute=self.cfg.attribute,
-                          fragments=m.cfg.evidence.fragments)  # fmt: skip
+                          fragments=fragments_of(m))  # fmt: skip
 
     def as_prompt(self, view: str, instruction: str) -> list[Message] | str:
         if self.cfg.prompt_format == "plain":

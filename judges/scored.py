@@ -14,7 +14,7 @@ from typing import Literal
 
 from debate.actions import passage_spans
 from debate.config import ConfigError, Strict
-from debate.judge import LABELS, Judge, judge_view, softmax, verified_quotes
+from debate.judge import LABELS, Judge, fragments_of, judge_view, softmax, verified_quotes
 from debate.models import ScoreRequest, load_model
 from debate.registry import register
 from debate.schema import Verdict
@@ -108,7 +108,7 @@ class ClozeJudge(Judge):
 
     async def decide(self, m, *, sees_context: bool) -> Verdict:
         if self.apart:
-            fragments = m.cfg.evidence.fragments
+            fragments = fragments_of(m)
             evidence = verified_quotes(m.transcript.turns, m.item.context, fragments)
             if sees_context:  # the passage is read as every one of its sentences quoted
                 # (a quoted sentence is one of them; a bare fragment is read besides)
