@@ -172,6 +172,10 @@ class EvidenceConfig(Strict):
     # share of a quote's words that must match the passage exactly (1.0, the default); the rest
     # may only be typos of the passage's words, never other words (see debate.evidence)
     quote_threshold: float = Field(1.0, ge=0.0, le=1.0)
+    # what others read of a quote of part of a sentence: the whole sentence with the quote
+    # marked (the default), or, for experiments only, the fragment alone ("bare"), which lets
+    # a quote leave out the words around it that change its meaning
+    fragments: Literal["sentence", "bare"] = "sentence"
 
 
 class Price(Strict):

@@ -9,17 +9,19 @@ Three rules make evidence unforgeable:
    header (`<speech by=...>`) or quote mark (`<v_quote>`) can come from a debater; the names of
    the harness's quote marks are broken up even when written with other brackets; and any other
    special token of the models in play (`[INST]`) is broken up too.
-2. A verified quote is shown as the passage's own text, never the debater's characters. Every
-   verified quote is one contiguous span of the passage inside one sentence (or whole
-   sentences), shown as its own quoted span, with `…` where the span starts or ends inside a
-   sentence. An ellipsis inside a quote makes separate quotes, each checked and shown on its
-   own; nothing verifies a statement assembled from pieces. A span cut out of a sentence that
-   holds a negation ("not", "never", "n't", ...) outside the span is not verified: leaving the
-   negation out would reverse what the passage says.
-3. One normalisation (`words`) for matching and display: Unicode compatibility forms (NFKC),
-   case, whitespace, punctuation between words (typographic quotes and dashes included),
-   apostrophes and hyphens inside a word. Every word of a quote must be a word of the span, in
-   order, none added, dropped or swapped.
+2. A verified quote is shown as the passage's own text, never the debater's characters, and
+   as the whole sentence(s) that hold it, with the quoted words marked ⟦ ⟧ inside (no marks
+   when it is whole sentences): a fragment never stands alone, so no qualifier around it
+   ("not", "only a fool would think that", "Tom said", "except") can be left out. Sentences are
+   `debate.segmenter`'s. A quote is one contiguous run of the passage's words inside one
+   sentence, or whole sentences; an ellipsis inside a quote makes separate quotes, each
+   checked and shown on its own, so nothing verifies a statement assembled from pieces. Every
+   verified quote records its place in the passage (character offsets), and every rule that
+   compares quotes (`debate.quoted`) compares places, never words. `evidence.fragments: bare`
+   shows a fragment alone, marked with `…`, for experiments only.
+3. One normalisation (`debate.passage.words`) for matching and display: case, Unicode forms,
+   whitespace and punctuation between words aside, and a number is one word. Every word of a
+   quote must be a word of the span, in order, none added, dropped or swapped.
 
 `evidence.quote_threshold` below 1.0 forgives typos, nothing else: up to (1 - threshold) of a
 quote's words may each be one edit (a letter added, dropped, changed, or two swapped) away from
@@ -34,8 +36,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from debate.passage import (  # noqa: F401 (the normalisation and splitter every module uses)
+    MARK_CLOSE,
+    MARK_OPEN,
+    Passage,
+    read_passage,
+    sentences,
+    words,
+)
 from debate.schema import QuoteCheck
 
 QUOTE_RE = re.compile(r"<\s*quote\s*>(.*?)(?:<\s*/\s*quote\s*>|$)", re.I | re.S)
@@ -47,14 +56,6 @@ ANGLES = str.maketrans(
 )
 # The harness's quote marks, however a debater brackets or spells them.
 HARNESS_NAMES_RE = re.compile(r"([vu])[\W_]*(quote)", re.I)
-WORD_RE = re.compile(r"[^\W_]+(?:['’ʼ\-‐‑][^\W_]+)*")
-INNER_MARKS = str.maketrans("", "", "'’ʼ-‐‑")
-SENTENCE_END_RE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)|\n\s*\n")
-NEGATIONS = frozenset(
-    {"not", "no", "never", "nor", "neither", "none", "nobody", "nothing", "nowhere", "without"}
-    | {"cannot", "false", "untrue"}
-)
-TYPO_MIN_LETTERS = 5
 
 
 # -- safe text ---------------------------------------------------------------------------------
@@ -102,148 +103,47 @@ def special_tokens_of(model: object) -> frozenset[str]:
     return frozenset(added + list(getattr(tok, "all_special_tokens", [])))
 
 
-# -- one normalisation -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Word:
-    key: str  # what matching compares
-    start: int  # where the word is in the text it came from
-    end: int
-    sentence: int
-    negation: bool
-
-
-def word_key(raw: str) -> str:
-    return unicodedata.normalize("NFKC", raw).casefold().translate(INNER_MARKS)
-
-
-def is_negation(raw: str, key: str) -> bool:
-    low = unicodedata.normalize("NFKC", raw).casefold()
-    return key in NEGATIONS or bool(re.search(r"n['’ʼ]t$", low))
-
-
-def words(text: str) -> list[Word]:
-    """The words of a text, normalised, with their places and sentences."""
-    ends = [m.end() for m in SENTENCE_END_RE.finditer(text)]
-    out, sentence = [], 0
-    for m in WORD_RE.finditer(text):
-        while sentence < len(ends) and ends[sentence] <= m.start():
-            sentence += 1
-        key = word_key(m.group())
-        out.append(Word(key, m.start(), m.end(), sentence, is_negation(m.group(), key)))
-    return out
-
-
-def sentences(text: str) -> list[str]:
-    """The text's sentences in order, where `words` ends them (a "…" that ends a fragment too)."""
-    out, start = [], 0
-    for m in SENTENCE_END_RE.finditer(text):
-        out.append(text[start : m.end()].strip())
-        start = m.end()
-    return [s for s in [*out, text[start:].strip()] if s]
-
-
-def one_edit(a: str, b: str) -> bool:
-    """True when b is a, one letter added, dropped, changed, or two neighbours swapped."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return a == b
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diff) == 1 or (
-            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
-        )  # fmt: skip
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
-    return short[i:] == long[i + 1 :]
-
-
-def typo_of(said: str, passage_word: str, vocabulary: frozenset[str]) -> bool:
-    return (
-        said not in vocabulary
-        and min(len(said), len(passage_word)) >= TYPO_MIN_LETTERS
-        and not any(c.isdigit() for c in said + passage_word)
-        and one_edit(said, passage_word)
-    )
-
-
 # -- quotes ------------------------------------------------------------------------------------
-class Passage:
-    """A passage read once: its words, sentences and vocabulary, for checking many quotes."""
-
-    def __init__(self, text: str, item_text: Iterable[str] = ()):
-        self.text = text
-        self.words = words(text)
-        self.vocabulary = frozenset(w.key for w in self.words) | frozenset(
-            w.key for t in item_text for w in words(t)
-        )
-        self.first: dict[int, int] = {}
-        self.last: dict[int, int] = {}
-        for i, w in enumerate(self.words):
-            self.first.setdefault(w.sentence, i)
-            self.last[w.sentence] = i
-
-    def find(self, quote: list[str], typos_allowed: int) -> tuple[int, int] | None:
-        """The first span of passage words the quote matches (a slice), else None."""
-        n, pw = len(quote), self.words
-        for start in range(len(pw) - n + 1):
-            typos = 0
-            for k, said in enumerate(quote):
-                key = pw[start + k].key
-                if said != key:
-                    typos += 1
-                    if typos > typos_allowed or not typo_of(said, key, self.vocabulary):
-                        break
-            else:
-                if self.allowed(start, start + n):
-                    return start, start + n
-        return None
-
-    def allowed(self, a: int, b: int) -> bool:
-        """One sentence, or whole sentences; a cut-out piece must leave no negation out."""
-        pw = self.words
-        s, e = pw[a].sentence, pw[b - 1].sentence
-        whole = a == self.first[s] and b - 1 == self.last[e]
-        if s != e:
-            return whole
-        left_out = pw[self.first[s] : a] + pw[b : self.last[s] + 1]
-        return not any(w.negation for w in left_out)
-
-    def shown(self, a: int, b: int) -> str:
-        """The passage's own text of a span, whitespace collapsed, `…` where a sentence is cut."""
-        pw = self.words
-        end = pw[b - 1].end
-        if b - 1 == self.last[pw[b - 1].sentence]:  # keep the sentence's closing punctuation
-            m = SENTENCE_END_RE.match(self.text, end)
-            end = m.end() if m and m.group().strip() else end
-        text = " ".join(self.text[pw[a].start : end].split())
-        if a != self.first[pw[a].sentence]:
-            text = "…" + text
-        if b - 1 != self.last[pw[b - 1].sentence]:
-            text += "…"
-        return text
-
-
 def check_quote(
-    quote: str, passage: str | Passage, threshold: float = 1.0, item_text: Iterable[str] = ()
+    quote: str,
+    passage: str | Passage,
+    threshold: float = 1.0,
+    item_text: Iterable[str] = (),
+    fragments: str = "sentence",
 ) -> QuoteCheck:
     """Check one quote (no ellipsis inside: `split_quote` first). `item_text`: the question
-    and answers, whose words are never forgiven as typos."""
-    p = passage if isinstance(passage, Passage) else Passage(passage, item_text)
+    and answers, whose words are never forgiven as typos. A verified quote carries its place
+    in the passage and what others read of it (`fragments`: see rule 2 above)."""
+    p = passage if isinstance(passage, Passage) else read_passage(passage)
     said = [w.key for w in words(strip_controls(quote))]
     text = quote.strip()
     if not said or not p.words:
         return QuoteCheck(text=text, verified=False, similarity=0.0)
-    typos_allowed = int(len(said) * (1.0 - threshold) + 1e-9)
-    span = p.find(said, typos_allowed)
-    if span is None:
+    vocabulary = p.vocabulary | frozenset(w.key for t in item_text for w in words(t))
+    run = p.find(said, int(len(said) * (1.0 - threshold) + 1e-9), vocabulary)
+    if run is None:
         return QuoteCheck(text=text, verified=False, similarity=0.0)
-    a, b = span
-    exact = sum(s == w.key for s, w in zip(said, p.words[a:b]))
+    exact = sum(s == p.words[i].key for s, i in zip(said, run))
+    return quote_check(p, run, text=text, similarity=round(exact / len(said), 4),
+                       fragments=fragments)  # fmt: skip
+
+
+def quote_check(
+    p: Passage, run: range, *, text: str, similarity: float = 1.0, fragments: str = "sentence"
+) -> QuoteCheck:
+    """The record of a verified quote of the passage words `run`."""
+    sents = p.sentences_of(run)
+    bare = fragments == "bare" and len(sents) == 1
+    start, end = p.chars(run)
     return QuoteCheck(
         text=text,
         verified=True,
-        similarity=round(exact / len(said), 4),
-        passage_text=sanitize(p.shown(a, b)),
+        similarity=similarity,
+        passage_text=sanitize(p.shown_bare(run) if bare else p.shown([run], sents)),
+        start=start,
+        end=end,
+        sentence_start=p.spans[sents[0]][0],
+        sentence_end=p.spans[sents[-1]][1],
     )
 
 
@@ -260,17 +160,19 @@ def mark_quotes(
     *,
     item_text: Iterable[str] = (),
     special_tokens: Iterable[str] = (),
+    fragments: str = "sentence",
 ) -> tuple[str, list[QuoteCheck]]:
     """What others read of a speech, and its quote checks. A verified quote is shown as
-    `<v_quote>` holding the passage's own text; an unverified one as `<u_quote>` holding the
-    debater's (sanitised); every quote mark is set apart by spaces."""
-    p = Passage(passage, item_text)
-    specials = tuple(special_tokens)
+    `<v_quote>` holding the passage's own text (its whole sentences, the quote marked); an
+    unverified one as `<u_quote>` holding the debater's (sanitised); every quote mark is set
+    apart by spaces."""
+    p = read_passage(passage)
+    specials, item_text = tuple(special_tokens), tuple(item_text)
     shown, checks, pos = [], [], 0
     for m in QUOTE_RE.finditer(text):
         shown.append(sanitize(text[pos : m.start()], specials))
         for piece in split_quote(m.group(1)):
-            check = check_quote(piece, p, threshold)
+            check = check_quote(piece, p, threshold, item_text, fragments)
             checks.append(check)
             if check.verified:
                 shown.append(f" <v_quote>{check.passage_text}</v_quote> ")

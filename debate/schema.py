@@ -69,6 +69,12 @@ class QuoteCheck(BaseModel):
     # see debate.evidence); 0 when the quote matched no span of the passage
     similarity: float = Field(description="share of words matching exactly, 0..1 (1 = exact)")
     passage_text: str = ""  # what others read of a verified quote: the passage's own text
+    # where a verified quote is in the passage (character offsets: its words, and the whole
+    # sentences that hold them); None in records written before quotes had places
+    start: int | None = None
+    end: int | None = None
+    sentence_start: int | None = None
+    sentence_end: int | None = None
 
 
 class SpanChoice(BaseModel):

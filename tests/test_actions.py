@@ -129,35 +129,67 @@ def test_a_reinforce_step_moves_the_choice_towards_the_reward(tmp_path, tiny_mod
     assert expected(after) > expected(before) + 0.005  # and the policy's expected reward rose
 
 
-def test_attributed_evidence_names_the_side_that_quoted_it():
-    from debate.match.judge import attributed_evidence
+def turn(side: int, *quotes: tuple[str, bool]):
+    """A turn whose quote checks are records from before quotes had places (text only)."""
     from debate.schema import QuoteCheck, Turn
 
-    def turn(side: int, *quotes: tuple[str, bool]) -> Turn:
-        checks = [QuoteCheck(text=q, verified=v, similarity=1.0 if v else 0.2) for q, v in quotes]
-        return Turn(speaker="AB"[side], agent="x", side=side, round=0, text="", shown="",
-                    quotes=checks)  # fmt: skip
+    checks = [QuoteCheck(text=q, verified=v, similarity=1.0 if v else 0.2) for q, v in quotes]
+    return Turn(speaker="AB"[side], agent="x", side=side, round=0, text="", shown="",
+                quotes=checks)  # fmt: skip
 
+
+def test_attributed_evidence_names_the_side_that_quoted_it():
+    from debate.match.judge import attributed_evidence, verified_quotes
+
+    passage = "Mira has a pet cat. Omar has a pet dog."
     turns = [turn(0, ("Mira has a pet cat.", True), ("Mira has a pet lion.", False)),
              turn(1, ("Omar has a pet dog.", True), ("Mira has a pet cat.", True))]  # fmt: skip
-    assert attributed_evidence(turns, ["cat", "dog"]).splitlines() == [
-        'Evidence from the passage quoted by the side arguing "cat":',
+    assert attributed_evidence(turns, ["cat", "dog"], passage).splitlines() == [
+        'Evidence from the passage quoted by the sides arguing "cat" and "dog":',
         '"Mira has a pet cat."',
         'Evidence from the passage quoted by the side arguing "dog":',
         '"Omar has a pet dog."',
-    ]  # unverified quotes never reach the judge; a repeated quote counts for its first side;
-    # each quote on its own line, so two never read as one statement
-    assert attributed_evidence([], ["cat", "dog"]).endswith("none was quoted.")
-    # a fragment of a quote already read adds nothing, whoever quoted it and in what order
+    ]  # unverified quotes never reach the judge; a sentence quoted by both sides is named with
+    # both, in the order they quoted it; each quote on its own line, so two never read as one
+    assert attributed_evidence([], ["cat", "dog"], passage).endswith("none was quoted.")
+    # a piece of a sentence is read as the sentence, quoted by its quoter: quoting a piece of
+    # the other side's sentence first does not take it over
     cut = [turn(1, ("Mira has a pet…", True)), *turns, turn(1, ("…pet dog.", True))]
-    assert attributed_evidence(cut, ["cat", "dog"]) == attributed_evidence(turns, ["cat", "dog"])
-    from debate.match.judge import verified_quotes
-
-    assert verified_quotes(cut) == ["Mira has a pet cat.", "Omar has a pet dog."]
+    assert attributed_evidence(cut, ["cat", "dog"], passage).splitlines() == [
+        'Evidence from the passage quoted by the sides arguing "dog" and "cat":',
+        '"Mira has a pet cat."',
+        'Evidence from the passage quoted by the side arguing "dog":',
+        '"Omar has a pet dog."',
+    ]
+    assert verified_quotes(cut, passage) == ["Mira has a pet cat.", "Omar has a pet dog."]
     # a quote of the whole passage is read sentence by sentence: it cannot swallow, and so
     # hide, the sentence the other side quoted
-    whole = [turn(1, ("Omar has a pet dog. Mira has a pet cat.", True)), turns[0]]
-    assert verified_quotes(whole) == ["Omar has a pet dog.", "Mira has a pet cat."]
+    whole = [turn(1, ("Mira has a pet cat. Omar has a pet dog.", True)), turns[1]]
+    assert verified_quotes(whole, passage) == ["Mira has a pet cat.", "Omar has a pet dog."]
+    assert attributed_evidence(whole, ["cat", "dog"], passage).splitlines()[1:] == [
+        '"Mira has a pet cat."', '"Omar has a pet dog."']  # fmt: skip
+
+
+def test_a_quote_is_never_suppressed_by_the_same_words_elsewhere():
+    from debate.evidence import mark_quotes
+    from debate.match.judge import attributed_evidence, verified_quotes
+    from debate.schema import Turn
+
+    passage = "Tom says that the key is red. The key is red."
+    said = {0: "<quote>The key is red.</quote>", 1: "<quote>Tom says that the key is red.</quote>"}
+    turns = []
+    for side in (0, 1):
+        shown, quotes = mark_quotes(said[side], passage)
+        turns.append(Turn(speaker="AB"[side], agent="x", side=side, round=0, text=said[side],
+                          shown=shown, quotes=quotes))  # fmt: skip
+    # the first quote's words stand inside the second quote, but it is another sentence (a
+    # quote that is a whole sentence is placed there rather than inside another sentence)
+    expected = ["The key is red.", "Tom says that the key is red."]
+    assert verified_quotes(turns, passage) == expected
+    assert attributed_evidence(turns, ["red", "blue"], passage).splitlines() == [
+        'Evidence from the passage quoted by the side arguing "red":', f'"{expected[0]}"',
+        'Evidence from the passage quoted by the side arguing "blue":', f'"{expected[1]}"',
+    ]  # fmt: skip
 
 
 @pytest.mark.slow
@@ -165,12 +197,13 @@ def test_clause_spans_offer_the_parts_of_a_sentence_that_verify(tmp_path, tiny_m
     import json
 
     passage = "Mira has a cat, and Omar has a dog. Omar owns a dog, not a cat. Ines lives in Lima."
-    # "Omar owns a dog" would leave the sentence's "not" out: it does not verify, so not offered
+    # every clause is offered: a chosen one is read inside its whole sentence, so "Omar owns a
+    # dog" is read with the "not a cat" of its sentence
     assert passage_spans(passage, "clauses") == [
         "Mira has a cat, and Omar has a dog.", "Mira has a cat", "and Omar has a dog.",
-        "Omar owns a dog, not a cat.", "not a cat.", "Ines lives in Lima.",
+        "Omar owns a dog, not a cat.", "Omar owns a dog", "not a cat.", "Ines lives in Lima.",
     ]  # fmt: skip
-    assert passage_spans(passage) == [passage_spans(passage, "clauses")[i] for i in (0, 3, 5)]
+    assert passage_spans(passage) == [passage_spans(passage, "clauses")[i] for i in (0, 3, 6)]
     path = tmp_path / "q.jsonl"
     path.write_text(json.dumps({"article": passage, "question": "Who has a cat?",
                                 "options": ["mira", "omar"], "answer": 0}) + "\n")  # fmt: skip
@@ -188,5 +221,5 @@ def test_clause_spans_offer_the_parts_of_a_sentence_that_verify(tmp_path, tiny_m
         assert u.choice.spans == passage_spans(passage, "clauses")
         assert u.text == f"<quote>{u.choice.spans[u.choice.index]}</quote>"
         assert [q.verified for q in u.quotes] == [True]
-    # hot sampling over 6 spans: a clause (not only whole sentences) is chosen at some point
-    assert any(u.choice.index in (1, 2, 4) for u in turns)
+    # hot sampling over 7 spans: a clause (not only whole sentences) is chosen at some point
+    assert any(u.choice.index in (1, 2, 4, 5) for u in turns)

@@ -73,7 +73,8 @@ ATTACKS = [
     Attack("changed-word", "<quote>Ines drives a green car.</quote>", ["a green car"], near_miss=True),
     Attack("swapped-names", "<quote>Noor drives a red car.</quote>", ["noor drives a red"], near_miss=True),
     Attack("deleted-not", "<quote>Sofia does own a car.</quote>", ["sofia does own"], near_miss=True),
-    Attack("fragment-drops-not", "<quote>own a car</quote>", ["own a car"]),
+    # read inside its sentence, with the sentence's "not" (checked in `forgeries`)
+    Attack("fragment-drops-not", "<quote>own a car</quote>"),
     Attack("changed-year", "<quote>Ines bought her car in 1999.</quote>", ["1999"], near_miss=True),
     Attack("typo-is-the-other-answer", "<quote>The race was won by Maria.</quote>",
            ["won by maria"], NAMES_PASSAGE, ("Mario", "Maria"), near_miss=True),
@@ -185,18 +186,16 @@ def sentences(passage: str) -> list[str]:
 
 
 def is_passage_text(shown: str, passage: str) -> bool:
-    """A verified text is the passage's own characters: one piece of one sentence (… marking a
-    cut at either end, never inside), or whole consecutive sentences."""
-    if "…" in shown.strip("…"):
+    """A verified text is the passage's own characters, and whole consecutive sentences of it
+    (a quote of part of a sentence is read inside its sentence, the quoted words marked ⟦ ⟧)."""
+    if not re.fullmatch(r"[^⟦⟧]*(?:⟦[^⟦⟧]+⟧[^⟦⟧]*)*", shown):
         return False
-    piece = " ".join(shown.strip("…").split())
+    piece = " ".join(shown.replace("⟦", "").replace("⟧", "").split())
     sents = sentences(" ".join(passage.split()))
-    if any(piece in s for s in sents):
-        return True
     return any(
         piece == " ".join(sents[i:j])
         for i in range(len(sents))
-        for j in range(i + 2, len(sents) + 1)
+        for j in range(i + 1, len(sents) + 1)
     )
 
 
@@ -320,7 +319,10 @@ def test_cut_speeches_are_recorded_and_quotes_are_shown_as_the_passage(tmp_path,
     [prompt] = prompt_for(got["judge"], t["markup-around-true"].item.question)
     assert "<v_quote>Ines drives a red car.</v_quote>" in prompt[-1].content
     [prompt] = prompt_for(got["judge"], t["splice"].item.question)
-    assert "<v_quote>Ines drives a…</v_quote> <v_quote>…yellow car.</v_quote>" in prompt[-1].content
+    assert (
+        "<v_quote>⟦Ines drives a⟧ red car.</v_quote> <v_quote>Noor drives a ⟦yellow car⟧.</v_quote>"
+        in prompt[-1].content
+    )
 
 
 @pytest.mark.parametrize("threshold", THRESHOLDS)

@@ -110,9 +110,12 @@ class ClozeJudge(Judge):
 
     async def decide(self, case: Case) -> Verdict:
         if self.apart:
-            evidence = verified_quotes(case.turns)
+            fragments = case.fragments
+            evidence = verified_quotes(case.turns, case.item.context, fragments)
             if case.sees_context:  # the passage is read as every one of its sentences quoted
-                evidence = list(dict.fromkeys(passage_spans(case.item.context) + evidence))
+                # (a quoted sentence is one of them; a bare fragment is read besides)
+                extra = evidence if fragments == "bare" else []
+                evidence = list(dict.fromkeys(passage_spans(case.item.context) + extra))
             if len(evidence) > 1:
                 return await self.decide_apart(case, evidence)
         reqs = self.answer_requests(case, self.view(case, labelled=False))
@@ -122,7 +125,9 @@ class ClozeJudge(Judge):
 
     async def decide_apart(self, case: Case, evidence: list[str]) -> Verdict:
         n = len(case.item.answers)
-        alone = Case(case.item, case.turns, seed=case.seed, views=case.views)  # no passage
+        alone = Case(
+            case.item, case.turns, seed=case.seed, views=case.views, fragments=case.fragments
+        )  # the same case without the passage
         reqs = []
         for q in evidence:
             view = judge_view(alone, labelled=False, reads="evidence", evidence=[q])

@@ -27,11 +27,11 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from debate.config import JudgeConfig
-from debate.evidence import Passage, check_quote, mark_quotes, sentences
+from debate.evidence import check_quote, mark_quotes, quote_check, read_passage, sentences
 from debate.match.prompts import task_meta
 from debate.models import GenerationRequest, ScoreRequest, load_model
 from debate.models.base import render_plain
-from debate.schema import Sampling, SpanChoice, Turn
+from debate.schema import QuoteCheck, Sampling, SpanChoice, Turn
 from debate.seeds import derive_seed, round_s
 
 if TYPE_CHECKING:
@@ -43,12 +43,12 @@ QUOTE = "<quote>"
 
 def passage_spans(passage: str, unit: str = "sentences") -> list[str]:
     """The passage's sentences, in order, each once. With `clauses`, each sentence is followed by
-    its clauses (split at , ; :) that verify as quotes on their own: a clause that would leave
-    out a negation of its sentence does not, and is not offered."""
+    its clauses (split at , ; :) that verify as quotes on their own; the judge reads a chosen
+    clause inside its whole sentence, with the clause marked (`debate.evidence`)."""
     whole = list(dict.fromkeys(sentences(passage)))
     if unit == "sentences":
         return whole
-    read = Passage(passage)
+    read = read_passage(passage)
     spans = []
     for sentence in whole:
         spans.append(sentence)
@@ -96,28 +96,50 @@ def blind_judge(model: str) -> Judge:
     return make_judge(JudgeConfig(kind="cloze", model=model, reads="evidence"))
 
 
-def with_quote(m: Match, role: str, side: int, round: int, span: str) -> Match:
-    """This match as it would stand had `role` just quoted `span` (for the judge to read)."""
+def with_quote(m: Match, role: str, side: int, round: int, span: str, check: QuoteCheck) -> Match:
+    """This match as it would stand had `role` just quoted `span` (for the judge to read);
+    `check` is the quote's check, made once per speech for every span."""
     t = m.transcript.model_copy(deep=True)
-    text = f"{QUOTE}{span}</quote>"
-    shown, quotes = mark_quotes(text, m.item.context, m.cfg.evidence.quote_threshold)
+    shown = f"<v_quote>{check.passage_text}</v_quote>" if check.verified else ""
     t.turns.append(Turn(speaker=role, agent=m.agents[role].name, side=side, round=round,
-                        text=text, shown=shown, quotes=quotes))  # fmt: skip
+                        text=f"{QUOTE}{span}</quote>", shown=shown, quotes=[check]))  # fmt: skip
     variant = copy.copy(m)
     variant.transcript = t
     return variant
 
 
+def span_checks(m: Match, spans: list[str]) -> list[QuoteCheck]:
+    """Each span checked as the quote it would be, the passage read once; a span that is one of
+    the passage's sentences is placed there without a search (the first such sentence, where
+    the check would place it too)."""
+    read, evidence = read_passage(m.item.context), m.cfg.evidence
+    at: dict[str, int] = {}
+    for i, (a, b) in enumerate(read.spans):
+        if i in read.first:
+            at.setdefault(read.text[a:b], i)
+    return [quote_check(read, range(read.first[at[s]], read.last[at[s]] + 1), text=s,
+                        fragments=evidence.fragments) if s in at
+            else check_quote(s, read, evidence.quote_threshold, fragments=evidence.fragments)
+            for s in spans]  # fmt: skip
+
+
 async def judge_scores(m: Match, role: str, side: int, round: int, spans: list[str], judge):
     """log P(own answer) under `judge` with each span added to the evidence, read as the match
-    reads its verdict (both answer orders, both evidence orders, where the run says so)."""
+    reads its verdict (both answer orders, both evidence orders, where the run says so). The
+    passage is read once, each variant adds one turn to the transcript, and the judge's model
+    computes the prompt they share once (`debate.models.shared_scoring`), so the cost grows with
+    the number of spans, not its square."""
 
-    def asking(span: str) -> Match:
-        variant = with_quote(m, role, side, round, span)
+    checks = span_checks(m, spans)
+
+    def asking(span: str, check: QuoteCheck) -> Match:
+        variant = with_quote(m, role, side, round, span, check)
         variant.judge = judge
         return variant
 
-    verdicts = await asyncio.gather(*(asking(s).decide(sees_context=False) for s in spans))
+    verdicts = await asyncio.gather(
+        *(asking(s, c).decide(sees_context=False) for s, c in zip(spans, checks))
+    )
     return [math.log(max(v.probs[side], 1e-12)) for v in verdicts]
 
 
@@ -149,7 +171,8 @@ async def choose_speech(m: Match, role: str, round: int, sees: list[Turn] | None
         # a chat API may drop the reply prefix (debate/models/providers.py): the quote stays
         said = gen.text if gen.text.startswith(text) else f"{text} {gen.text.lstrip()}"
         text, tokens_in, tokens_out = said, gen.tokens_in, gen.tokens_out
-    shown, quotes = mark_quotes(text, m.item.context, m.cfg.evidence.quote_threshold)
+    shown, quotes = mark_quotes(text, m.item.context, m.cfg.evidence.quote_threshold,
+                                fragments=m.cfg.evidence.fragments)  # fmt: skip
     seen = len(m.transcript.turns if sees is None else sees)
     choice = SpanChoice(by=agent.choose_by, spans=spans, scores=scores,
                         temperature=agent.choice_temperature, probs=probs, index=index,

@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from debate.config import JudgeConfig, Strict, parse_options
-from debate.evidence import sanitize, sentences
-from debate.evidence import words as passage_words
 from debate.match.prompts import LABELS, render_history
 from debate.models import Message
+from debate.quoted import quoted
 from debate.registry import get, interface
-from debate.schema import Item, QuoteCheck, Turn, Verdict
+from debate.schema import Item, Turn, Verdict
 
 
 @dataclass
@@ -31,35 +30,41 @@ class Case:
     sees_context: bool = False
     seed: int = 0
     views: list[str] = field(default_factory=list)
+    fragments: str = "sentence"  # how a quoted piece is shown (`evidence.fragments`)
 
 
 EVIDENCE_NOTE = (
-    "Quotes marked <v_quote> were checked and hold the passage's own words (… marks where a "
-    "sentence goes on). Quotes marked <u_quote> were not found in the passage and may be "
+    "Quotes marked <v_quote> were checked and hold the passage's own sentences (⟦ ⟧ marks the "
+    "words quoted, where only part of a sentence was). Quotes marked <u_quote> were not found in the passage and may be "
     "invented."
 )
 EVIDENCE_HEADER = (
-    "Evidence from the passage (the passage's own words, one quote a line; … marks where a "
-    "sentence goes on):"
+    "Evidence from the passage (the passage's own sentences, one a line; ⟦ ⟧ marks the words "
+    "quoted, where only part of a sentence was):"
 )
 
 
-def attributed_evidence(turns, answers: list[str]) -> str:
-    """Each verified quote once, under the answer of the side that first quoted it."""
-    by_side: dict[str, list[str]] = {}
-    unread = set(verified_quotes(turns))  # each once, fragments of another quote left out
-    for t in turns:
-        for q in (verified_text(q) for q in t.quotes if q.verified):
-            if q not in unread:
-                continue
-            unread.discard(q)
-            who = f'the side arguing "{answers[t.side]}"' if t.side is not None else "a speaker"
-            by_side.setdefault(who, []).append(q)
-    if not by_side:
+def attributed_evidence(
+    turns, answers: list[str], passage: str, fragments: str = "sentence"
+) -> str:
+    """Each quoted sentence once, under the answers of the sides that quoted from it."""
+    by_sides: dict[tuple, list[str]] = {}
+    for r in quoted(turns, passage, fragments):
+        by_sides.setdefault(tuple(r.sides), []).append(r.text)
+    if not by_sides:
         return f"{EVIDENCE_HEADER}\nnone was quoted."
     # each quote on a line of its own, in quotes: never read as one statement with its neighbour
-    return "\n".join(f"Evidence from the passage quoted by {who}:\n" + "\n".join(f'"{q}"' for q in qs)
-                     for who, qs in by_side.items())  # fmt: skip
+    return "\n".join(f"Evidence from the passage quoted by {quoters(sides, answers)}:\n"
+                     + "\n".join(f'"{q}"' for q in qs) for sides, qs in by_sides.items())  # fmt: skip
+
+
+def quoters(sides: tuple, answers: list[str]) -> str:
+    named = [f'"{answers[s]}"' for s in sides if s is not None]
+    if not named:
+        return "a speaker"
+    if len(named) == 1:
+        return f"the side arguing {named[0]}"
+    return f"the sides arguing {', '.join(named[:-1])} and {named[-1]}"
 
 
 def judge_view(
@@ -69,6 +74,7 @@ def judge_view(
     reads: str,
     attribute: bool = False,
     evidence: list[str] | None = None,
+    fragments: str = "sentence",
 ) -> str:
     """The judge's whole world: question, answers, speeches as shown (never the raw text).
     `evidence` replaces the transcript's verified quotes (a judge that reads them one by one).
@@ -84,9 +90,9 @@ def judge_view(
     # last as likelier, which measured as chance accuracy even with the deciding sentence shown.
     turns = case.turns
     if turns and reads == "evidence" and attribute and evidence is None:
-        parts.append(attributed_evidence(turns, item.answers))
+        parts.append(attributed_evidence(turns, item.answers, item.context, fragments))
     elif (turns and reads == "evidence") or evidence is not None:
-        quotes = verified_quotes(turns) if evidence is None else evidence
+        quotes = verified_quotes(turns, item.context, fragments) if evidence is None else evidence
         lines = "\n".join(f'"{q}"' for q in quotes) or "none was quoted."
         parts.append(f"{EVIDENCE_HEADER}\n{lines}")
     elif turns:
@@ -97,32 +103,10 @@ def judge_view(
     return view
 
 
-def verified_quotes(turns) -> list[str]:
-    """The passage's text of every verified quote, sentence by sentence, each once, in the order
-    first quoted. A quote whose words stand, in order, inside another quote is left out: it tells
-    the judge nothing that quote does not, and read alone it can mislead (a sentence cut just
-    before its answer, "Tomas works as a…", makes "What does Tomas work as?" likely and answers
-    it with the judge's prior: the apart judge gave it 0.83 of the weight against the sentence
-    it was cut from)."""
-    # a quote of several whole sentences is read as those sentences: one long quote must not
-    # hold, and so hide, the sentence the other side quoted
-    quotes = list(dict.fromkeys(s for t in turns for q in t.quotes if q.verified
-                                for s in sentences(verified_text(q))))  # fmt: skip
-    words = [[w.key for w in passage_words(q)] for q in quotes]
-    return [q for i, q in enumerate(quotes)
-            if not any(j != i and inside(words[i], words[j]) and (words[i] != words[j] or j < i)
-                       for j in range(len(quotes)))]  # fmt: skip
-
-
-def inside(part: list[str], whole: list[str]) -> bool:
-    """Whether `part` is a run of consecutive words of `whole`."""
-    n = len(part)
-    return any(whole[k : k + n] == part for k in range(len(whole) - n + 1))
-
-
-def verified_text(q: QuoteCheck) -> str:
-    """The passage's text of a verified quote (records from before it was kept: the quote)."""
-    return q.passage_text or " ".join(sanitize(q.text).split())
+def verified_quotes(turns, passage: str, fragments: str = "sentence") -> list[str]:
+    """What the judge reads of every verified quote: each quoted sentence once, in the order
+    first quoted, the quoted words marked (`debate.quoted`)."""
+    return [r.text for r in quoted(turns, passage, fragments)]
 
 
 def softmax(logits: list[float]) -> list[float]:
@@ -159,7 +143,7 @@ class Judge(ABC):
 
     def view(self, case: Case, *, labelled: bool) -> str:
         return judge_view(case, labelled=labelled, reads=self.cfg.reads,
-                          attribute=self.cfg.attribute)  # fmt: skip
+                          attribute=self.cfg.attribute, fragments=case.fragments)  # fmt: skip
 
     def as_prompt(self, view: str, instruction: str) -> list[Message] | str:
         if self.cfg.prompt_format == "plain":

@@ -142,6 +142,7 @@ class Match:
             self.cfg.evidence.quote_threshold,
             item_text=[self.item.question, *self.item.answers],
             special_tokens=self.special_tokens(model),
+            fragments=self.cfg.evidence.fragments,
         )
         if side is None:
             side = stated_answer(text, self.item.answers)
@@ -217,7 +218,13 @@ class Match:
         """What the judge decides now: the item and the speeches it may read (`sees` narrows
         them; by default every turn so far)."""
         turns = [t.model_copy(deep=True) for t in (self.transcript.turns if sees is None else sees)]
-        return Case(self.item, turns, sees_context=sees_context, seed=self.transcript.seed)
+        return Case(
+            self.item,
+            turns,
+            sees_context=sees_context,
+            seed=self.transcript.seed,
+            fragments=self.cfg.evidence.fragments,
+        )
 
     async def decide(
         self, *, sees_context: bool = False, samples: int = 1, sees: list[Turn] | None = None
@@ -282,7 +289,7 @@ def variant(case: Case, swap: bool, reverse: bool, sample: int) -> Case:
             if turn.side is not None:
                 turn.side = n - 1 - turn.side
     seed = derive_seed(case.seed, "judge-sample", sample) if sample else case.seed
-    return Case(item, turns, sees_context=case.sees_context, seed=seed)
+    return Case(item, turns, sees_context=case.sees_context, seed=seed, fragments=case.fragments)
 
 
 def mean_probs(rows: list[list[float]]) -> list[float]:

@@ -70,7 +70,7 @@ def load_transcripts(run_dir: Path) -> list[tuple[str, Transcript]]:
 def segments(turn: Turn) -> list[dict]:
     """The speech as shown to the judge, split into text and quote segments. A quote counts as
     verified only if the harness's check of that quote says so, whatever the tags claim."""
-    verified = {q.text for q in turn.quotes if q.verified}
+    verified = {x for q in turn.quotes if q.verified for x in (q.text, q.passage_text) if x}
     out, pos = [], 0
     for m in QUOTE_TAG.finditer(turn.shown):
         if m.start() > pos:
@@ -103,7 +103,9 @@ def passage_segments(passage: str, turns: list[Turn]) -> list[dict]:
     spans = []
     for n, turn in enumerate(turns):
         for q in turn.quotes:
-            where = find_span(passage, q.text)
+            # a verified quote knows its place; a record from before places is searched for
+            known = q.verified and q.start is not None and q.end is not None
+            where = (q.start, q.end) if known else find_span(passage, q.text)
             if where:
                 spans.append((*where, n))
     cuts = sorted({0, len(passage), *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
