@@ -121,6 +121,7 @@ class Match:
                 "context": self.item.context,
                 "deciding": self.item.deciding,
                 "correct": self.item.correct,
+                **self._pixel_meta(seen),
             },
         )
         start = time.perf_counter()
@@ -131,13 +132,18 @@ class Match:
             gen.text.removeprefix(prefill), n_tokens, getattr(model, "tokenizer", None)
         )
         text = prefill + said if gen.text.startswith(prefill) else said
-        shown, quotes = mark_quotes(
-            text,
-            self.item.context,
-            self.cfg.evidence.quote_threshold,
-            item_text=[self.item.question, *self.item.answers],
-            special_tokens=self.special_tokens(model),
-        )
+        if self.item.metadata.get("evidence") == "pixels":  # an image: pixels, not quotes
+            from debate.pixels.evidence import mark_pixels
+
+            shown, quotes = mark_pixels(text, self.item.context)
+        else:
+            shown, quotes = mark_quotes(
+                text,
+                self.item.context,
+                self.cfg.evidence.quote_threshold,
+                item_text=[self.item.question, *self.item.answers],
+                special_tokens=self.special_tokens(model),
+            )
         if side is None:
             side = stated_answer(text, self.item.answers)
         turn = Turn(
@@ -154,6 +160,14 @@ class Match:
             truncated_from=cut_from,
         )
         return turn
+
+    def _pixel_meta(self, seen: list[Turn]) -> dict:
+        """For a pixel debater (debate.pixels): the pixels shown so far, (position, level)."""
+        if self.item.metadata.get("evidence") != "pixels":
+            return {}
+        from debate.pixels.evidence import revealed
+
+        return {"revealed": revealed(seen)}
 
     async def _generate(
         self, model: LanguageModel, request: GenerationRequest, role: str, round: int

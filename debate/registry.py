@@ -21,7 +21,7 @@ from typing import Any
 
 KINDS = ("protocol", "judge", "task", "backend", "metric", "command")
 GROUP = "debate_harness.plugins"
-BUILTIN_PACKAGES = ("protocols", "judges", "debate.tasks", "eval")
+BUILTIN_PACKAGES = ("protocols", "judges", "debate.tasks", "eval", "debate.pixels.plugins")
 _entries: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
 _discovered = False
 
