@@ -21,6 +21,7 @@ from pathlib import Path
 import jinja2
 import yaml
 
+from debate.pixels.evidence import image_view
 from debate.prompts import speaker_label
 from debate.runfolder import RunFolder, RunFolderError
 from debate.schema import Transcript, Turn
@@ -135,6 +136,7 @@ def match_data(group: str, t: Transcript) -> dict:
         "answers": t.item.answers,
         "correct": t.item.correct,
         "passage": passage_segments(t.item.context, t.turns),
+        "image": image_view(t.item, t.turns),
         "players": [
             {"label": speaker_label(r), "agent": t.agents.get(r, ""), "side": s}
             for r, s in t.assignment.items()

@@ -15,6 +15,7 @@ from debate.pixels.evidence import decode_image, encode_image, mark_pixels, reve
 from debate.pixels.game import Board, Game
 from debate.pixels.store import load_judge
 from debate.schema import Turn
+from debate.viewer import page_data
 
 K = 4
 runner = CliRunner()
@@ -137,6 +138,10 @@ def test_a_harness_debate_reveals_one_checked_pixel_a_turn_and_the_judge_reads_t
         for pos, _ in revealed([Turn(**u) for u in t["turns"]]):
             game = game.play(pos)
         assert np.allclose(game.p_claims(), t["verdict"]["probs"], atol=1e-5)
+    # the viewer draws the image with the pixels each side showed
+    [m, *_] = page_data(tmp_path / "px")["matches"]
+    assert len(m["image"]["levels"]) == 784 and len(m["image"]["shown"]) == K
+    assert {s["side"] for s in m["image"]["shown"]} == {0, 1}
 
 
 def test_random_pixels_baseline_shows_k_pixels_of_the_image(cache, tmp_path):

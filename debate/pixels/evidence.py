@@ -87,3 +87,18 @@ def revealed(turns) -> list[tuple[int, int]]:
             if got is not None:
                 out.setdefault(*got)
     return list(out.items())
+
+
+def image_view(item, turns) -> dict | None:
+    """What the viewer draws for an image item: every grey level (the hidden image, drawn faint)
+    and each verified pixel with the side that showed it; None for any other item."""
+    if item.metadata.get("evidence") != "pixels":
+        return None
+    shown: dict[int, int | None] = {}
+    for t in turns:
+        for q in t.quotes:
+            got = parse_shown(q.passage_text) if q.verified else None
+            if got is not None and got[0] not in shown:
+                shown[got[0]] = t.side
+    levels = decode_image(item.context).tolist()
+    return {"levels": levels, "shown": [{"pos": p, "side": s} for p, s in shown.items()]}

@@ -100,3 +100,31 @@ def evaluate(
     if out:
         blob = {s: [o.model_dump() for o in r] for s, r in results.items()}
         out.write_text(json.dumps({"schema_version": 1, "k": k, "results": blob}))
+
+
+@app.command("train-policy")
+def train_policy(
+    k: int = typer.Option(6, help="pixels revealed (the judge trained for k is the reward)"),
+    steps: int = typer.Option(200, help="policy-gradient steps"),
+    images: int = typer.Option(8, help="game groups a step"),
+    samples: int = typer.Option(4, help="sampled games a group (leave-one-out baseline)"),
+    lr: float = typer.Option(3e-3),
+    seed: int = typer.Option(0),
+    weights: str | None = typer.Option(None, help="judge file (default: the cached one for k)"),
+    out: Path = typer.Option(..., help="policy file to write; debate with it as policy@FILE"),
+) -> None:
+    """Train a pixel policy by self-play: REINFORCE on each chosen pixel, the judge's final
+    probability for the debater's claim the only reward."""
+    try:
+        from debate.pixels import policy
+        from debate.pixels.store import load_judge
+
+        judge = load_judge(k, weights)
+        cfg = policy.PolicyTraining(k=k, steps=steps, images=images, samples=samples, lr=lr,
+                                    seed=seed)  # fmt: skip
+        net, seconds = policy.train(judge, cfg, log=lambda s: console.print(s, highlight=False))
+        policy.save(net, cfg, out)
+    except _errors() as e:
+        fail(str(e))
+    console.print(f"policy trained in {seconds:.0f} s -> {out} (use it as policy@{out})",
+                  highlight=False)  # fmt: skip
