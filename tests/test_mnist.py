@@ -163,3 +163,22 @@ def test_bad_mnist_specs_fail_in_one_line(cache, tmp_path):
                               "task.params.lies=some", "--judge-kind", "pixels", "--out",
                               str(tmp_path)])  # fmt: skip
     assert res.exit_code != 0 and "lies must be" in res.output
+
+
+@pytest.mark.slow
+def test_a_self_play_policy_trains_and_debates_and_kinds_meet_in_a_tournament(cache, tmp_path):
+    policy = tmp_path / "policy.pt"
+    res = runner.invoke(app, ["mnist", "train-policy", "--k", str(K), "--steps", "2", "--images",
+                              "1", "--samples", "2", "--out", str(policy)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "judge's P(truth)" in res.output and policy.exists()
+    res = runner.invoke(app, ["mnist", "eval", "--k", str(K), "--images", "1", "--debaters",
+                              f"greedy,policy@{policy}"])  # fmt: skip
+    assert res.exit_code == 0 and f"policy@{policy} - greedy" in res.output, res.output
+    res = runner.invoke(app, ["tournament", "--task", "mnist", "--n-items", "2", "--rounds", "2",
+                              "--judge-kind", "pixels", "--set", f"judge.params.k={K}",
+                              "--debater", f"random=pixels:random?k={K}",
+                              "--debater", f"greedy=pixels:greedy?k={K}",
+                              "--out", str(tmp_path), "--name", "tour"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "greedy" in res.output and "random" in res.output

@@ -2,9 +2,9 @@
 
 - `random`: any nonzero pixel not yet shown.
 - `greedy`: the pixel that most raises the judge's log-odds for its claim now (one ply).
-- `search`: negamax to `depth` plies over the `width` best pixels by that one-ply score, the
-  judge's log-odds at the horizon (depth covering the moves left makes it exact minimax over
-  the restricted tree).
+- `search`: negamax to the end of the game (or `depth` plies) over a pool of the judge's best
+  pixels for either claim, keeping each node's `width` best moves, the judge's log-odds at the
+  horizon; each tree level is one batched judgement.
 - `mcts`: PUCT (AlphaZero-style) over the judge's `width` best pixels, with priors
   softmax(one-ply log-odds) and a leaf's value the judge's probability for the mover's claim
   after its best one-ply move. Restricting moves to the judge's top candidates matters: plain
@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from debate.pixels.game import Game
 
@@ -48,31 +49,44 @@ class GreedyDebater(Debater):
 
 @dataclass
 class SearchDebater(Debater):
-    depth: int = 2
-    width: int = 6
-    name = "search"
+    """Negamax over a pool of pixels: the judge's `pool` best pixels for each claim now (one
+    ply), searched `depth` plies ahead (0: to the end of the game) keeping each node's `width`
+    best moves by one-ply score. A whole tree level is judged in one batch."""
 
-    def value(self, game: Game, side: int, depth: int) -> float:
-        """`side`'s log-odds under best play by both, `depth` plies ahead."""
-        if game.over or depth == 0:
-            return game.margin(side)
-        mover = game.mover
-        cands, margins = game.child_margins(mover)
-        if depth == 1 or game.moves_left == 1:
-            best = float(margins.max())
-        else:
-            top = cands[np.argsort(-margins)[: self.width]]
-            best = max(self.value(game.play(int(c)), mover, depth - 1) for c in top)
-        return best if mover == side else -best
+    depth: int = 0
+    width: int = 2
+    pool: int = 8
+    name = "search"
 
     def move(self, game: Game, rng: np.random.Generator) -> int:
         me = game.mover
-        cands, margins = game.child_margins(me)
-        if self.depth <= 1 or game.moves_left == 1:
-            return int(cands[int(np.argmax(margins))])
-        top = cands[np.argsort(-margins)[: self.width]]
-        values = [self.value(game.play(int(c)), me, self.depth - 1) for c in top]
-        return int(top[int(np.argmax(values))])
+        cands, mine = game.child_margins(me)
+        plies = game.moves_left if self.depth <= 0 else min(self.depth, game.moves_left)
+        if plies <= 1 or len(cands) <= 2:
+            return int(cands[int(np.argmax(mine))])
+        order = np.argsort(-mine)
+        pool = np.unique(np.concatenate([order[: self.pool], order[::-1][: self.pool]]))
+        pixels = cands[pool]
+        rows = game.board.rows[torch.from_numpy(pixels)]
+        a, b = game.claims[me], game.claims[1 - me]
+        h, used, picks = game.h[None], torch.zeros(1, len(pixels), dtype=torch.bool), []
+        for ply in range(plies):
+            logits = game.board.judge.logits(h[:, None, :] + rows[None])
+            score = logits[..., a] - logits[..., b]  # my log-odds after each pool pixel
+            score = (score if ply % 2 == 0 else -score).masked_fill(used, -torch.inf)
+            if ply == plies - 1 or len(pixels) - ply <= 1:
+                value = score.max(1).values  # for the mover at this ply
+                break
+            top = score.topk(min(self.width, len(pixels) - ply), dim=1).indices
+            picks.append(top)
+            n, w = top.shape
+            h = h.repeat_interleave(w, 0) + rows[top.flatten()]
+            used = used.repeat_interleave(w, 0)
+            used[torch.arange(n * w), top.flatten()] = True
+        for top in reversed(picks[1:]):  # negamax: a node's value is its best child's, negated
+            value = (-value).reshape(top.shape).max(1).values
+        best = int((-value).argmax())
+        return int(pixels[int(picks[0][0, best])])
 
 
 def sigmoid(x: float) -> float:

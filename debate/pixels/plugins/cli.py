@@ -88,13 +88,13 @@ def evaluate(
             acc = ev.accuracy(results[spec])
             console.print(f"{spec:>24}  " + "  ".join(
                 f"{o}: {a['value']:.1%} [{a['ci95'][0]:.1%}, {a['ci95'][1]:.1%}]"
-                for o, a in acc.items()), highlight=False)  # fmt: skip
+                for o, a in acc.items()), highlight=False, soft_wrap=True)  # fmt: skip
         if baseline in results:
             for spec in (s for s in results if s != baseline):
                 diff = ev.paired(results[spec], results[baseline])
                 console.print(f"{spec} - {baseline}:  " + "  ".join(
                     f"{o}: {d['value']:+.1%} [{d['ci95'][0]:+.1%}, {d['ci95'][1]:+.1%}] "
-                    f"p={d['sign_test_p']:.3g}" for o, d in diff.items()), highlight=False)  # fmt: skip
+                    f"p={d['sign_test_p']:.3g}" for o, d in diff.items()), highlight=False, soft_wrap=True)  # fmt: skip
     except _errors() as e:
         fail(str(e))
     if out:
@@ -127,4 +127,4 @@ def train_policy(
     except _errors() as e:
         fail(str(e))
     console.print(f"policy trained in {seconds:.0f} s -> {out} (use it as policy@{out})",
-                  highlight=False)  # fmt: skip
+                  highlight=False, soft_wrap=True)  # fmt: skip
