@@ -38,6 +38,7 @@ def run(
     k: int = 6,
     debaters: str = "random,greedy",
     images: int = 1800,
+    offset: int = 0,
     out: Path = Path("bench-mnist"),
     judge_only: bool = False,
 ) -> None:
@@ -55,16 +56,17 @@ def run(
         print(f"judge k={k}: {acc:.1%} on {len(y)} test images", flush=True)
     if judge_only:
         return
-    x, y = data.load("test", limit=images)
+    x, y = data.load("test", limit=offset + images)
     for spec in [s for s in debaters.split(",") if s]:
         d = ev.make_debater(spec)
         start = time.perf_counter()
-        outcomes = ev.evaluate(judge, x, y, d, d)
+        outcomes = ev.evaluate(judge, x[offset:], y[offset:], d, d, first_index=offset)
         seconds = time.perf_counter() - start
         acc = ev.accuracy(outcomes)
         blob = {"k": k, "debater": spec, "seconds": seconds, "accuracy": acc,
                 "outcomes": [o.model_dump() for o in outcomes]}  # fmt: skip
-        (out / f"k{k}-{safe(spec)}.json").write_text(json.dumps(blob))
+        part = f"-from{offset}" if offset else ""
+        (out / f"k{k}-{safe(spec)}{part}.json").write_text(json.dumps(blob))
         print(f"k={k} {spec}: " + " / ".join(f"{a['value']:.1%}" for a in acc.values())
               + f" ({len(outcomes)} images, {seconds:.0f} s)", flush=True)  # fmt: skip
 
@@ -87,14 +89,18 @@ def report(folder: Path) -> None:
         runs = {}
         for f in sorted(folder.glob(f"k{k}-*.json")):
             if f.name != jf.name:
-                b = json.loads(f.read_text())
-                runs[b["debater"]] = [ev.ImageOutcome(**o) for o in b["outcomes"]]
+                b = json.loads(f.read_text())  # a debater's parts (--offset) are joined
+                runs.setdefault(b["debater"], []).extend(
+                    ev.ImageOutcome(**o) for o in b["outcomes"]
+                )
+        runs = {s: sorted(o, key=lambda x: x.index) for s, o in runs.items()}
         for spec, outcomes in runs.items():
             acc = ev.accuracy(outcomes)
             vs = ""
             if spec != "greedy" and "greedy" in runs:
-                n = min(len(outcomes), len(runs["greedy"]))
-                d = ev.paired(outcomes[:n], runs["greedy"][:n])
+                greedy = {o.index: o for o in runs["greedy"]}
+                both = [o for o in outcomes if o.index in greedy]
+                d = ev.paired(both, [greedy[o.index] for o in both])
                 vs = " / ".join(
                     f"{100 * v['value']:+.1f} [{100 * v['ci95'][0]:+.1f}, {100 * v['ci95'][1]:+.1f}] p={v['sign_test_p']:.2g}"
                     for v in d.values()

@@ -5,7 +5,8 @@
 - `search`: negamax to the end of the game (or `depth` plies) over a pool of the judge's best
   pixels for either claim, keeping each node's `width` best moves, the judge's log-odds at the
   horizon; each tree level is one batched judgement.
-- `mcts`: PUCT (AlphaZero-style) over the judge's `width` best pixels, with priors
+- `mcts`: PUCT (AlphaZero-style) over the judge's `width` best pixels (of a `pool` of the
+  judge's best for either claim at the root), with priors
   softmax(one-ply log-odds) and a leaf's value the judge's probability for the mover's claim
   after its best one-ply move. Restricting moves to the judge's top candidates matters: plain
   MCTS over every pixel, valued by random rollouts, is decided by whoever moves last.
@@ -110,13 +111,16 @@ class MCTSDebater(Debater):
     width: int = 6
     c_puct: float = 1.5
     prior_temperature: float = 1.0
+    pool: int = 8
     name = "mcts"
+    _pool: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
 
     def expand(self, node: Node) -> float:
         """Children's priors from one batched judgement; returns the node's value for its mover
         (the judge's probability for the mover's claim after its best one-ply move)."""
         game = node.game
-        cands, margins = game.child_margins(game.mover)
+        left = np.setdiff1d(self._pool, game.revealed, assume_unique=True)
+        cands, margins = game.child_margins(game.mover, left if len(left) else None)
         order = np.argsort(-margins)[: self.width]
         node.pixels, top = cands[order], margins[order]
         z = (top - top.max()) / self.prior_temperature
@@ -149,6 +153,12 @@ class MCTSDebater(Debater):
     def move(self, game: Game, rng: np.random.Generator) -> int:
         if game.moves_left == 1:
             return GreedyDebater().move(game, rng)
+        # the tree's moves: the judge's `pool` best pixels now for either claim
+        cands, mine = game.child_margins(game.mover)
+        order = np.argsort(-mine)
+        self._pool = cands[
+            np.unique(np.concatenate([order[: self.pool], order[::-1][: self.pool]]))
+        ]
         root = Node(game)
         for _ in range(self.simulations):
             self.simulate(root)

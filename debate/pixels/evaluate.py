@@ -108,10 +108,13 @@ def evaluate(
     liar: Debater,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    first_index: int = 0,
 ) -> list[ImageOutcome]:
+    """`first_index`: the test-set index of `images[0]` (outcomes are keyed by it)."""
     outcomes = []
     for i, (image, label) in enumerate(zip(images, labels)):
-        outcomes.append(debate_image(judge, image, int(label), i, honest, liar, seed))
+        index = first_index + i
+        outcomes.append(debate_image(judge, image, int(label), index, honest, liar, seed))
         if progress:
             progress(i + 1)
     return outcomes

@@ -84,7 +84,7 @@ def evaluate(
         x, y = x[offset:], y[offset:]
         results = {}
         for spec, d in kinds.items():
-            results[spec] = ev.evaluate(judge, x, y, d, d, seed=seed)
+            results[spec] = ev.evaluate(judge, x, y, d, d, seed=seed, first_index=offset)
             acc = ev.accuracy(results[spec])
             console.print(f"{spec:>24}  " + "  ".join(
                 f"{o}: {a['value']:.1%} [{a['ci95'][0]:.1%}, {a['ci95'][1]:.1%}]"
