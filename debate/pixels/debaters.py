@@ -56,7 +56,7 @@ class SearchDebater(Debater):
 
     depth: int = 0
     width: int = 2
-    pool: int = 8
+    pool: int = 6
     name = "search"
 
     def move(self, game: Game, rng: np.random.Generator) -> int:
@@ -107,11 +107,11 @@ class Node:
 
 @dataclass
 class MCTSDebater(Debater):
-    simulations: int = 64
-    width: int = 6
+    simulations: int = 32
+    width: int = 4
     c_puct: float = 1.5
     prior_temperature: float = 1.0
-    pool: int = 8
+    pool: int = 6
     name = "mcts"
     _pool: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
 

@@ -25,21 +25,17 @@ SCHEMA_VERSION = 1
 
 
 class JudgeTraining(BaseModel):
-    """How a sparse judge is trained; its hash names the cached weights."""
+    """How a sparse judge is trained (kept inside its weights file)."""
 
     model_config = ConfigDict(extra="forbid")
     schema_version: int = SCHEMA_VERSION
     k: int = Field(6, ge=1, le=50, description="pixels the judge sees")
-    hidden: int = Field(512, ge=8, le=8192)
-    steps: int = Field(30_000, ge=1)
+    hidden: int = Field(256, ge=8, le=8192)
+    steps: int = Field(8000, ge=1)
     batch: int = Field(256, ge=1)
-    lr: float = Field(1e-3, gt=0)
+    lr: float = Field(2e-3, gt=0)
     seed: int = 0
     train_images: int | None = Field(None, ge=1, description="first N training images; None: all")
-
-    def file_name(self) -> str:
-        n = "all" if self.train_images is None else self.train_images
-        return f"judge-k{self.k}-h{self.hidden}-s{self.steps}-b{self.batch}-lr{self.lr:g}-seed{self.seed}-n{n}.pt"
 
 
 class SparseJudgeNet(nn.Module):

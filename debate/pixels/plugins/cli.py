@@ -28,7 +28,7 @@ def _errors():
 def train_judge(
     k: int = typer.Option(6, help="pixels the judge sees"),
     hidden: int = typer.Option(256, help="hidden units"),
-    steps: int = typer.Option(3000, help="training steps"),
+    steps: int = typer.Option(8000, help="training steps"),
     batch: int = typer.Option(256, help="images a step"),
     lr: float = typer.Option(2e-3, help="Adam learning rate (cosine-annealed)"),
     seed: int = typer.Option(0),
