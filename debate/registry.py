@@ -33,7 +33,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "task": ("debate.tasks",),
     "backend": ("debate.models.backends",),
     "metric": ("debate.suites.metrics", "debate.suites.choices"),
-    "command": ("debate.cli.eval",),
+    "command": ("debate.cli.eval", "debate.cli.mnist"),
 }
 GROUP = "debate_harness.{kind}"  # a third-party package's entry-point group, per kind
 

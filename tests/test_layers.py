@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # lowest first; folders of one layer never import each other
 LAYERS = [
     ["debate"],  # ground: records, config, registry, seeds, evidence, usage, run folder, calls
-    ["debate.models", "debate.stats", "debate.tasks"],
+    ["debate.stats"],
+    ["debate.pixels"],  # the MNIST pixel game: data, sparse judge, debaters, evaluation
+    ["debate.models"],
+    ["debate.tasks"],
     ["debate.match"],  # match, judge interface and view, protocol, prompts, chosen quotes
     ["debate.protocols", "debate.judges"],
     ["debate.present"],  # reads records and draws them: reports, plots, viewer, show

@@ -26,6 +26,7 @@ from debate.match.prompts import (
     task_meta,
 )
 from debate.models import Generation, GenerationRequest, LanguageModel, load_model
+from debate.pixels.evidence import mark_pixels, revealed
 from debate.registry import get
 from debate.schema import Item, JudgeView, Sampling, Transcript, Turn, Verdict
 from debate.seeds import derive_seed, round_s
@@ -127,7 +128,10 @@ class Match:
                 temperature=agent.temperature, top_p=agent.top_p, max_new_tokens=n_tokens
             ),
             seed=derive_seed(self.transcript.seed, role, round),
-            meta=task_meta(model, self.item, role, side=side, round=round),
+            meta={
+                **task_meta(model, self.item, role, side=side, round=round),
+                **(self._pixel_meta(seen) if model.reads_task else {}),
+            },
         )
         start = time.perf_counter()
         gen = await self._generate(model, request, role, round)
@@ -136,14 +140,17 @@ class Match:
             gen.text.removeprefix(prefill), n_tokens, getattr(model, "tokenizer", None)
         )
         text = prefill + said if gen.text.startswith(prefill) else said
-        shown, quotes = mark_quotes(
-            text,
-            self.item.context,
-            self.cfg.evidence.quote_threshold,
-            item_text=[self.item.question, *self.item.answers],
-            special_tokens=self.special_tokens(model),
-            fragments=self.cfg.evidence.fragments,
-        )
+        if self.item.metadata.get("evidence") == "pixels":  # an image: pixels, not quotes
+            shown, quotes = mark_pixels(text, self.item.context)
+        else:
+            shown, quotes = mark_quotes(
+                text,
+                self.item.context,
+                self.cfg.evidence.quote_threshold,
+                item_text=[self.item.question, *self.item.answers],
+                special_tokens=self.special_tokens(model),
+                fragments=self.cfg.evidence.fragments,
+            )
         if side is None:
             side = stated_answer(text, self.item.answers)
         turn = Turn(
@@ -160,6 +167,12 @@ class Match:
             truncated_from=cut_from,
         )
         return turn
+
+    def _pixel_meta(self, seen: list[Turn]) -> dict:
+        """For a pixel debater (debate.pixels): the pixels shown so far, (position, level)."""
+        if self.item.metadata.get("evidence") != "pixels":
+            return {}
+        return {"revealed": revealed(seen)}
 
     async def _generate(
         self, model: LanguageModel, request: GenerationRequest, role: str, round: int

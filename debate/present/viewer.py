@@ -23,6 +23,7 @@ import jinja2
 from debate.config import one_line
 from debate.files import read_lines
 from debate.match.prompts import speaker_label
+from debate.pixels.evidence import image_view
 from debate.present.view_summary import summary
 from debate.runfolder import RunFolder, RunFolderError
 from debate.schema import Transcript, Turn
@@ -147,6 +148,7 @@ def match_data(group: str, t: Transcript) -> dict:
         "answers": t.item.answers,
         "correct": t.item.correct,
         "passage": passage_segments(t.item.context, t.turns),
+        "image": image_view(t.item, t.turns),
         "players": [
             {"label": speaker_label(r), "agent": t.agents.get(r, ""), "side": s}
             for r, s in t.assignment.items()

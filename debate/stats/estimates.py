@@ -76,3 +76,12 @@ def sign_test(differences: Sequence[float]) -> float:
         return 1.0
     tail = sum(math.comb(n, k) for k in range(min(down, n - down) + 1)) / 2**n
     return min(1.0, 2 * tail)
+
+
+def leave_one_out(rewards: list[float]) -> list[float]:
+    """Each reward less the mean of the others (RLOO's baseline); zeros for fewer than two."""
+    n = len(rewards)
+    if n < 2:
+        return [0.0] * n
+    total = sum(rewards)
+    return [r - (total - r) / (n - 1) for r in rewards]

@@ -25,6 +25,7 @@ from debate.match.match import Match
 from debate.models.hardware import configure_threads
 from debate.models.shared_scoring import split_continuation
 from debate.seeds import derive_seed
+from debate.stats.estimates import leave_one_out
 from debate.training.config import TrainConfig
 
 
@@ -35,14 +36,6 @@ class ChoiceSample(BaseModel):
     index: int
     temperature: float
     advantage: float
-
-
-def leave_one_out(rewards: list[float]) -> list[float]:
-    n = len(rewards)
-    if n < 2:
-        return [0.0] * n
-    total = sum(rewards)
-    return [r - (total - r) / (n - 1) for r in rewards]
 
 
 def choice_samples(groups: list[list[Match]], policy_model: str) -> list[ChoiceSample]:

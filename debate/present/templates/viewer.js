@@ -137,6 +137,32 @@ function bars(answers, probs, correct, label) {
   return box;
 }
 
+// An MNIST item: the hidden image faint, each revealed pixel at full strength, outlined in the
+// colour of the side that showed it (green: the true answer's side, red: the other).
+function drawImage(x) {
+  const NS = "http://www.w3.org/2000/svg", px = 8, n = 28;
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("width", n * px); svg.setAttribute("height", n * px);
+  svg.setAttribute("class", "digit");
+  const rect = (i, fill, stroke) => {
+    const r = document.createElementNS(NS, "rect");
+    for (const [k, v] of Object.entries({ x: (i % n) * px, y: Math.floor(i / n) * px, width: px, height: px, fill })) r.setAttribute(k, v);
+    if (stroke) { r.setAttribute("stroke", stroke); r.setAttribute("stroke-width", 2); }
+    svg.append(r);
+    return r;
+  };
+  x.image.levels.forEach((v, i) => rect(i, `rgb(${255 - v * 0.25},${255 - v * 0.25},${255 - v * 0.25})`));
+  for (const s of x.image.shown) {
+    const v = 255 - x.image.levels[s.pos];
+    const colour = s.side === null ? "#555" : s.side === x.correct ? "#1a7f37" : "#cf222e";
+    const r = rect(s.pos, `rgb(${v},${v},${v})`, colour);
+    const t = document.createElementNS(NS, "title");
+    t.textContent = `pixel (${Math.floor(s.pos / n)}, ${s.pos % n}) = ${x.image.levels[s.pos]}` + (s.side === null ? "" : ` shown for ${x.answers[s.side]}`);
+    r.append(t);
+  }
+  return el("div", {}, svg);
+}
+
 function drawTranscript(x) {
   const box = $("transcript");
   box.replaceChildren();
@@ -145,8 +171,9 @@ function drawTranscript(x) {
   const t = el("div", { class: "transcript" }, back, el("h2", {}, x.question),
     el("div", { class: "muted" }, `${x.id} · ${x.group} · protocol ${x.protocol} · ${x.wall_s.toFixed(2)} s`));
   t.append(el("p", {}, ...x.answers.flatMap((a, i) => [el("b", {}, `${"ABCDEFGH"[i]}: `), a + (i === x.correct ? " (true)   " : "   ")])));
-  const passage = el("div", { class: "passage" }, el("b", {}, "Hidden passage: "));
-  for (const s of x.passage) {
+  const passage = el("div", { class: "passage" }, el("b", {}, x.image ? "Hidden image: " : "Hidden passage: "));
+  if (x.image) passage.append(drawImage(x));
+  else for (const s of x.passage) {
     if (!s.by) { passage.append(s.t); continue; }
     const who = s.by.map((n) => `${x.turns[n].label} (${x.turns[n].agent})`).join(", ");
     passage.append(el("mark", { class: "quoted", title: "quoted by " + who }, s.t));
