@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from debate.config import Strict
-from debate.match.judge import Judge
+from debate.match.judge import Case, Judge
 from debate.registry import register
 from debate.schema import Verdict
 
@@ -28,22 +28,22 @@ class PixelsJudge(Judge):
     def models(self) -> set[str]:
         return set()  # no language model
 
-    async def decide(self, m, *, sees_context: bool) -> Verdict:
+    async def decide(self, case: Case) -> Verdict:
         import torch
 
         from debate.pixels.evidence import decode_image, revealed
         from debate.pixels.store import load_judge
 
         judge = load_judge(self.opts.k, self.opts.weights)
-        if sees_context:  # the expert baseline: every nonzero pixel of the image
-            image = decode_image(m.item.context)
+        if case.sees_context:  # the expert baseline: every nonzero pixel of the image
+            image = decode_image(case.item.context)
             shown = [(p, int(image[p])) for p in range(len(image)) if image[p]]
         else:
-            shown = revealed(m.transcript.turns)
+            shown = revealed(case.turns)
         pos = torch.tensor([[p for p, _ in shown]], dtype=torch.long).reshape(1, -1)
         val = torch.tensor([[v / 255.0 for _, v in shown]]).reshape(1, -1)
         with torch.no_grad():
             logits = judge.net(pos, val)[0]
-        claims = [int(a) for a in m.item.answers]
+        claims = [int(a) for a in case.item.answers]
         probs = torch.softmax(logits[claims], dim=0).tolist()
         return Verdict(probs=probs, judge=self.name, calls=0, raw=f"{len(shown)} pixels")

@@ -12,6 +12,8 @@ from debate.registry import register
 
 
 class PixelDebaterModel(LanguageModel):
+    reads_task = True  # it plays from the image and the pixels shown, not from a prompt
+
     def __init__(self, spec: str, rest: str):
         from debate.pixels.debaters import DebaterError
         from debate.pixels.evaluate import make_debater
