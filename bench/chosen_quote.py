@@ -11,8 +11,12 @@ checked, views built), and
 the wall time per candidate. Linear cost means flat per-candidate figures as N grows. Each
 repeat clears the model's score cache, so every one pays the full cost; the median is printed.
 
-It uses only `Match.speak`, so the same file measures an older version of the harness too
-(`PYTHONPATH=/path/to/old/checkout python bench/chosen_quote.py`).
+A second table times the harness's share alone, with no model: every candidate sentence checked
+as a quote (`mark_quotes`) for passages of N sentences, up to a QuALITY-length 300 (built-in
+items joined); per-candidate time flat as N grows means linear cost.
+
+It uses only `Match.speak` and `mark_quotes`, so the same file measures an older version of
+the harness too (`PYTHONPATH=/path/to/old/checkout python bench/chosen_quote.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import statistics
 import time
 
 from debate.config import AgentConfig, RunConfig, TaskConfig
+from debate.evidence import mark_quotes
 from debate.match.judge import make_judge
 from debate.match.match import Match
 from debate.models import load_model
@@ -84,11 +89,32 @@ async def speeches(n_facts: int, spy: Spy) -> list[dict]:
     return rows
 
 
+def harness_only(sizes: list[int]) -> None:
+    """Every sentence of a passage of N sentences checked as a quote, timed (best of 3)."""
+    print(f"\n{'sentences':>9} {'check all s':>11} {'us/cand':>8}", flush=True)
+    for n in sizes:
+        parts = [make_item(1, k, n_facts=100).context for k in range(-(-n // 100))]
+        sentences = " ".join(parts).split(". ")[:n]
+        passage = ". ".join(sentences).rstrip(".") + "."
+        spans = [s.rstrip(".") + "." for s in sentences]
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            for span in spans:
+                mark_quotes(f"<quote>{span}</quote>", passage)
+            best = min(best, time.perf_counter() - start)
+        print(f"{n:>9} {best:>11.3f} {1e6 * best / n:>8.0f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--facts", default="4,50,100")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--harness-only", action="store_true", help="only the table with no model")
     args = ap.parse_args()
+    harness_only([4, 50, 100, 300])
+    if args.harness_only:
+        return
     model = load_model("smollm2")
     spy = Spy(model)
     print(f"{'facts':>5} {'speech':>6} {'cands':>5} {'requests':>8} {'distinct':>8} "
