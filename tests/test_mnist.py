@@ -156,13 +156,16 @@ def test_random_pixels_baseline_shows_k_pixels_of_the_image(cache, tmp_path):
 
 def test_bad_mnist_specs_fail_in_one_line(cache, tmp_path):
     res = runner.invoke(app, ["run", "--task", "mnist", "--n-items", "1", "--debater",
-                              "pixels:telepathy", "--judge-kind", "pixels", "--out",
-                              str(tmp_path)])  # fmt: skip
+                              "pixels:telepathy", "--judge-kind", "pixels", "--set",
+                              f"judge.params.k={K}", "--out", str(tmp_path)])  # fmt: skip
     assert res.exit_code != 0 and "unknown pixel debater 'telepathy'" in res.output
     res = runner.invoke(app, ["run", "--task", "mnist", "--n-items", "1", "--set",
-                              "task.params.lies=some", "--judge-kind", "pixels", "--out",
-                              str(tmp_path)])  # fmt: skip
+                              "task.params.lies=some", "--judge-kind", "pixels", "--set",
+                              f"judge.params.k={K}", "--out", str(tmp_path)])  # fmt: skip
     assert res.exit_code != 0 and "lies must be" in res.output
+    res = runner.invoke(app, ["run", "--task", "mnist", "--n-items", "1", "--judge-kind",
+                              "pixels", "--set", "judge.params.k=3", "--out", str(tmp_path)])  # fmt: skip
+    assert res.exit_code == 2 and "debate mnist train-judge --k 3" in res.output
 
 
 @pytest.mark.slow

