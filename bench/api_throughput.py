@@ -3,7 +3,7 @@
     python bench/api_throughput.py [--matches 256] [--concurrency 64] [--judge-concurrency 64 16]
                                    [--mean 0.5] [--sigma 1.2]
 
-A local OpenAI-compatible server (debate.testing.provider) answers with lognormal latency. Both
+A local OpenAI-compatible server (fakes.provider) answers with lognormal latency. Both
 sides play the same workload: per match, a 2-round sequential debate (4 speeches in order) then
 one verdict from the judge; debaters and judge are two model specs, with `concurrency` and
 `judge-concurrency` slots (one workload per judge setting).
@@ -25,15 +25,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 
-from debate import runner
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, RunConfig, TaskConfig
 from debate.models import cache
-from debate.testing.provider import FakeProvider
+from debate.run import runner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fake provider
+from fakes.provider import FakeProvider  # noqa: E402
 
 SPEECH_TOKENS, VERDICT_TOKENS, ROUNDS = 48, 96, 2
 

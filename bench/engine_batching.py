@@ -22,10 +22,10 @@ import statistics
 import tempfile
 import time
 
-from debate import runner
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, RunConfig, TaskConfig
+from debate.match.prompts import debater_prompt
 from debate.models import GenerationRequest, load_model
-from debate.prompts import debater_prompt
+from debate.run import runner
 from debate.schema import Sampling
 from debate.tasks.hidden_passage import hidden_passage
 

@@ -20,11 +20,11 @@ import sys
 from pathlib import Path
 
 from debate.config import RunConfig
-from debate.engine import gather_limited
-from debate.judge import make_judge
-from debate.match import Match
+from debate.match.judge import make_judge
+from debate.match.match import Match
+from debate.run.engine import gather_limited
 from debate.runfolder import RunFolder
-from debate.stats import boot_mean
+from debate.stats.estimates import boot_mean
 
 # The answer order (`judge.orders`) stays the run's: a cloze judge lists no answers, so for it
 # the two orders are the same prompt (measured: identical accuracy in every arm).

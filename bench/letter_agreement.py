@@ -4,7 +4,7 @@
 
 For each item, with and without the passage, the judge prompt of the `letter` judge is read two
 ways on a local model: (1) the first reply token's top-20 distribution, variants merged
-(`judges.scored.label_probs`, what an API gives); (2) the old path, the log-likelihood of each
+(`debate.judges.scored.label_probs`, what an API gives); (2) the old path, the log-likelihood of each
 bare label as the reply (`score`), softmaxed. Prints how often they pick the same answer and the
 mean absolute difference in P(A).
 """
@@ -15,10 +15,10 @@ import argparse
 import asyncio
 import statistics
 
-from debate.judge import softmax
+from debate.judges.scored import TOP_K, label_probs
+from debate.match.judge import softmax
 from debate.models import Message, ScoreRequest, load_model
 from debate.tasks.hidden_passage import hidden_passage
-from judges.scored import TOP_K, label_probs
 
 
 def prompts(n: int) -> list[list[Message]]:

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.models import load_model, trainable_path
-from debate.testing.served import transformers_serve
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test server helper
+from fakes.served import transformers_serve  # noqa: E402
 
 
 def play(spec: str, out: Path, name: str, n_items: int) -> dict:

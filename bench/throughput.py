@@ -29,21 +29,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable
 
 import torch
 
-from debate import runner
 from debate.config import JudgeConfig, ProtocolConfig, RunConfig, TaskConfig
+from debate.judges.scored import ClozeJudge
+from debate.match.judge import Case
+from debate.match.prompts import debater_prompt
 from debate.models import GenerationRequest, ScoreRequest, smollm2_gguf
 from debate.models.hardware import DTYPE_NAMES, configure_threads, usable_cores
 from debate.models.hf import HFModel
-from debate.prompts import debater_prompt
+from debate.run import runner
 from debate.runfolder import RunFolder
 from debate.schema import Sampling
 from debate.tasks.hidden_passage import hidden_passage
-from judges.scored import ClozeJudge
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
@@ -127,8 +127,7 @@ def judge_requests(n: int) -> list[ScoreRequest]:
     judge = ClozeJudge(JudgeConfig())
     reqs = []
     for item in hidden_passage(n, seed=2):
-        m = types.SimpleNamespace(item=item, transcript=types.SimpleNamespace(turns=[]))
-        view = judge.view(m, sees_context=True, labelled=False)
+        view = judge.view(Case(item, [], sees_context=True), labelled=False)
         prompt = judge.as_prompt(view, "What is the correct answer to the question?")
         reqs += [
             ScoreRequest(prompt=prompt, continuation=f"The correct answer is {a}")
@@ -247,7 +246,7 @@ def default_run_peak_rss() -> tuple[float, float]:
     # VmHWM is the peak of this process's own memory map; ru_maxrss is not: Linux keeps it
     # across exec, so a child spawned by this big process would report this process's size
     cmd = (
-        "from debate.cli import app\ntry:\n    app()\nexcept SystemExit as e:\n"
+        "from debate.cli.main import app\ntry:\n    app()\nexcept SystemExit as e:\n"
         "    assert not e.code, e.code\n"
         "print(next(x for x in open('/proc/self/status') if x.startswith('VmHWM')).split()[1])"
     )

@@ -55,10 +55,10 @@ def old_span_logprobs(model, tokenizer, prompt: str, spans: list[str]) -> torch.
 
 def build_samples(path: Path) -> None:
     """The default config's generation-1 samples, written as JSON lines."""
-    import debate.actions as actions
+    import debate.match.actions as actions
     from debate.config import JudgeConfig
-    from debate.judge import make_judge
-    from debate.runner import load_items
+    from debate.match.judge import make_judge
+    from debate.run.runner import load_items
     from debate.training import rollouts
     from debate.training.config import TrainConfig
     from debate.training.league import LeagueState, Member

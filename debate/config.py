@@ -10,6 +10,12 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
+def is_embedded(spec: str) -> bool:
+    """Whether a model spec names the embedded SmolLM2, whatever its options (`?dtype=...`
+    changes how the weights are held, not which model it is, so not how it is used)."""
+    return spec.partition("?")[0] == "smollm2"
+
+
 class ConfigError(ValueError):
     """Bad configuration; the message names the key and is shown to the user as is."""
 
@@ -45,7 +51,7 @@ class AgentConfig(Strict):
     choice_text_tokens: int = Field(0, ge=0)  # free text written after the chosen quote
 
     def chooses(self) -> bool:
-        return self.speech == "choose" or (self.speech == "auto" and self.model == "smollm2")
+        return self.speech == "choose" or (self.speech == "auto" and is_embedded(self.model))
 
     # best-of-N speeches (Khan et al. 2024): sample this many candidates and keep the one the
     # preference judge gives the highest probability for the speaker's answer

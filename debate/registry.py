@@ -1,13 +1,19 @@
-"""One registry for every kind of plugin: protocols, judges, tasks, model backends (spec
+"""One strict registry for every kind of plugin: protocols, judges, tasks, model backends (spec
 schemes), metrics and sub-commands. A plugin registers itself with `@register(kind, name)`.
 
-Where plugins come from: the `debate_harness.plugins` entry-point group. Each entry names a
-module or a package; a package is imported with all its submodules, so a new file in
-`protocols/` is found without editing any list. The harness's own packages are listed there
-too (see pyproject.toml) and are also imported when the group lacks them (a checkout run
-without `pip install`, or an install made before the group listed them). A third-party package
-adds its own entry; one that fails to import is reported in one line and skipped, so it cannot
-take every command down with it.
+- Strict: a name registered twice is an error that names both origins (a file dropped into
+  `protocols/` cannot silently replace `sequential`).
+- Lazy: a kind's plugins are imported when that kind is first asked for, so `debate --help`
+  imports no judge, and no command imports plotting it does not draw.
+- Typed: an entry is checked against its kind's interface when it registers (the module that
+  defines the interface says what it is, with `interface`).
+- Namespaced: a third-party package declares an entry point in the group `debate_harness.KIND`
+  (for example `[debate_harness.protocol] acme = "acme_debate.protocols"`); its names are
+  registered as `acme/NAME`, so they can never collide with the built-in ones. A package named
+  there is imported with all its submodules; one that fails to import is reported in one line
+  and skipped, so it cannot take every command down with it.
+- Built-in plugins are found the same way, from the packages in `KINDS`: a new file in
+  `debate/protocols/` or `debate/models/backends/` is found without editing any list.
 """
 
 from __future__ import annotations
@@ -15,27 +21,69 @@ from __future__ import annotations
 import pkgutil
 import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
 
-KINDS = ("protocol", "judge", "task", "backend", "metric", "command")
-GROUP = "debate_harness.plugins"
-BUILTIN_PACKAGES = ("protocols", "judges", "debate.tasks", "eval")
-_entries: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
-_discovered = False
+# kind -> the modules or packages that hold its built-in entries
+KINDS: dict[str, tuple[str, ...]] = {
+    "protocol": ("debate.protocols",),
+    "judge": ("debate.judges",),
+    "task": ("debate.tasks",),
+    "backend": ("debate.models.backends",),
+    "metric": ("debate.suites.metrics", "debate.suites.choices"),
+    "command": ("debate.cli.eval",),
+}
+GROUP = "debate_harness.{kind}"  # a third-party package's entry-point group, per kind
 
 
 class UnknownName(ValueError):
     pass
 
 
+class RegistryError(RuntimeError):
+    """A plugin broke a rule of the registry (a duplicate name, an entry of the wrong type)."""
+
+
+_entries: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
+_origins: dict[str, dict[str, str]] = {k: {} for k in KINDS}
+_checks: dict[str, tuple[Callable[[Any], bool], str]] = {}
+_loaded: set[str] = set()
+_namespace: str | None = None  # set while a third-party plugin is being imported
+
+
+def interface(kind: str, check: Callable[[Any], bool], what: str) -> None:
+    """Declare what an entry of `kind` must be; `what` names it in the error."""
+    _checks[kind] = (check, what)
+
+
+def _origin(obj: Any) -> str:
+    target = getattr(obj, "run", obj)  # a Protocol is named by its function
+    module = getattr(target, "__module__", None) or "?"
+    return f"{module}.{getattr(target, '__qualname__', type(obj).__name__)}"
+
+
+def qualified(name: str) -> str:
+    """The name a plugin registering `name` now is known by (namespaced for a third party)."""
+    return f"{_namespace}/{name}" if _namespace else name
+
+
 def register(kind: str, name: str) -> Callable[[Any], Any]:
     if kind not in KINDS:
-        raise ValueError(f"unknown plugin kind {kind!r}; kinds: {', '.join(KINDS)}")
+        raise RegistryError(f"unknown plugin kind {kind!r}; kinds: {', '.join(KINDS)}")
+    full = qualified(name)
 
     def add(obj: Any) -> Any:
-        _entries[kind][name] = obj
+        check, what = _checks.get(kind, (callable, "callable"))
+        origin = _origin(obj)
+        if not check(obj):
+            raise RegistryError(f"{kind} {full!r} from {origin} is not {what}")
+        if full in _entries[kind] and _origins[kind][full] != origin:
+            raise RegistryError(
+                f"{kind} {full!r} is registered twice: by {_origins[kind][full]} and by {origin}"
+            )
+        _entries[kind][full], _origins[kind][full] = obj, origin
         return obj
 
     return add
@@ -48,37 +96,45 @@ def import_tree(name: str) -> None:
         import_module(info.name)
 
 
-def discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    import debate.models  # noqa: F401  the backends register where the specs are parsed
+@contextmanager
+def _as_namespace(namespace: str):
+    global _namespace
+    _namespace = namespace
+    try:
+        yield
+    finally:
+        _namespace = None
 
-    targets = {ep.value.partition(":")[0].strip(): ep.name for ep in entry_points(group=GROUP)}
-    for package in BUILTIN_PACKAGES:
-        targets.setdefault(package, package)
-    for target, name in targets.items():
+
+def _load(kind: str) -> None:
+    if kind in _loaded:
+        return
+    _loaded.add(kind)
+    for target in KINDS[kind]:
+        import_tree(target)
+    for ep in entry_points(group=GROUP.format(kind=kind)):
+        target = ep.value.partition(":")[0].strip()
         try:
-            import_tree(target)
+            with _as_namespace(ep.name):
+                import_tree(target)
+        except RegistryError:
+            raise
         except Exception as e:  # a broken plugin: say so once, keep the harness usable
-            if target in BUILTIN_PACKAGES:
-                raise
-            print(f"warning: plugin {name!r} ({target}) skipped: {e}", file=sys.stderr)
+            print(f"warning: plugin {ep.name!r} ({target}) skipped: {e}", file=sys.stderr)
 
 
 def names(kind: str) -> list[str]:
-    discover()
+    _load(kind)
     return sorted(_entries[kind])
 
 
 def entries(kind: str) -> dict[str, Any]:
-    discover()
+    _load(kind)
     return dict(sorted(_entries[kind].items()))
 
 
 def get(kind: str, name: str) -> Any:
-    discover()
+    _load(kind)
     if name not in _entries[kind]:
         raise UnknownName(f"unknown {kind} {name!r}; choose from: {', '.join(names(kind))}")
     return _entries[kind][name]

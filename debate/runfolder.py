@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from debate.config import ConfigError, dump_yaml, one_line, parse_yaml, read_text
-from debate.schema import SCHEMA_VERSION, Transcript
+from debate.schema import READABLE_VERSIONS, Transcript
 
 # Settings that change how fast a run goes, never what it produces.
 NOT_COMPARED = {"max_live", "max_failures", "prices", "max_cost", "max_tokens"}
@@ -180,7 +180,7 @@ class RunFolder:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict):
                 raise ValueError(f"a JSON {type(data).__name__}, not an object")
-            if data.get("schema_version") != SCHEMA_VERSION:
+            if data.get("schema_version") not in READABLE_VERSIONS:
                 raise ValueError(f"schema version {data.get('schema_version')}")
             return Transcript.model_validate(data)
         except UnicodeDecodeError as e:

@@ -10,7 +10,10 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = 1
+# 2: transcripts hold every model call (`calls`), the models' descriptions (`models`) and the
+# judge's views as read (`Verdict.views`); version-1 transcripts still load, without them.
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class Record(BaseModel):
@@ -112,6 +115,44 @@ class Turn(BaseModel):
     chosen: int | None = None
 
 
+class ModelCall(BaseModel):
+    """One request to a model, as sent and as answered: what a replay, an export or an RL
+    trainer needs of an episode. `prompt` is the request's own prompt (chat messages or text);
+    `sent` the exact text a local model continued (its chat template applied, the prefill
+    appended), empty for an API, which is sent `prompt` as it stands."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: str  # who called: a speaker role ("A", "consultant"), "judge", ...
+    model: str  # the model spec (`Transcript.models` describes it)
+    kind: str  # "generate", "score" or "next_token"
+    prompt: list[dict] | str
+    prefill: str = ""
+    continuation: str = ""  # score: the text whose log-probability was asked
+    sent: str = ""
+    sampling: Sampling | None = None
+    seed: int | None = None
+    reply: str = ""  # generate: the text; next_token: empty
+    logprob: float | None = None  # score: log p(continuation | prompt)
+    top_logprobs: dict[str, float] = Field(default_factory=dict)  # next_token
+    # generate, where the backend gives them: the sampled token ids, and each one's
+    # log-probability under the distribution it was sampled from (softmax(logits / T))
+    token_ids: list[int] | None = None
+    token_logprobs: list[float] | None = None
+
+
+class JudgeView(BaseModel):
+    """One reading of the judge: the answers in the order it was shown them (`swapped`: the
+    other way round), the speeches in order or last to first (`reversed`), and the text of the
+    view it read (several for a judge that reads each quote apart)."""
+
+    model_config = ConfigDict(extra="forbid")
+    swapped: bool = False
+    reversed: bool = False
+    sample: int = 0
+    answers: list[str]
+    texts: list[str]
+
+
 class Verdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
     probs: list[float]  # one per answer, sums to 1
@@ -122,6 +163,7 @@ class Verdict(BaseModel):
     # with both answer orders judged: probs under each order (in the original answer order)
     order_probs: list[list[float]] = Field(default_factory=list)
     wall_s: float = 0.0
+    views: list[JudgeView] = Field(default_factory=list)  # what the judge read, as it read it
 
     @property
     def choice(self) -> int | None:
@@ -176,6 +218,8 @@ class Transcript(Record):
     # open protocols: each speaker's choice of answer, in the order made (`assignment` holds
     # the result, so every statistic reads it as it reads assigned sides)
     choices: list[SideChoice] = Field(default_factory=list)
+    calls: list[ModelCall] = Field(default_factory=list)  # every model call, in the order made
+    models: dict[str, dict] = Field(default_factory=dict)  # spec -> the model's own description
 
     @model_validator(mode="before")
     @classmethod

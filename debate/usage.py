@@ -6,7 +6,7 @@ calling it. The engine asks `usage.over_budget()` before it starts another match
 over budget stops starting matches, keeps the finished ones and can be resumed.
 
 Prices are per million tokens, from config (`prices: {MODEL: {input: X, output: Y}}`) or
-`--price MODEL=IN/OUT`; MODEL is a model spec or the model name inside an `openai:` spec.
+`--price MODEL=IN/OUT`; MODEL is a model spec or the model name inside one (`model_name`).
 """
 
 from __future__ import annotations
@@ -65,14 +65,13 @@ def parse_price(text: str) -> tuple[str, Price]:
 
 
 def model_name(spec: str) -> str:
-    """`openai:NAME@URL?...` and `PROVIDER/NAME[@URL][?...]` -> NAME; any other spec is its own
-    name."""
-    from debate.models.providers import provider_of
-
-    if provider_of(spec) is not None:
-        return spec.partition("/")[2].partition("?")[0].partition("@")[0]
-    scheme, _, rest = spec.partition(":")
-    return rest.partition("@")[0] if scheme == "openai" and "@" in rest else spec
+    """The model's own name inside a spec, for prices: `openai:NAME@URL?...`, `hf:NAME?...`,
+    `PROVIDER/NAME[@URL][?...]` give NAME, whatever the backend; `smollm2` is its own name."""
+    name = spec.partition("?")[0].partition("@")[0]
+    _, colon, rest = name.partition(":")
+    if colon:
+        return rest or name
+    return name.partition("/")[2] or name  # a spec with no scheme and a '/' names a provider
 
 
 class Usage:

@@ -7,12 +7,12 @@ import math
 import pytest
 import torch
 
-from debate.actions import passage_spans, render_prompt
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, RunConfig, TaskConfig
+from debate.match.actions import passage_spans, render_prompt
+from debate.match.prompts import debater_prompt
 from debate.models import ScoreRequest, load_model
-from debate.prompts import debater_prompt
+from debate.run.runner import run
 from debate.runfolder import RunFolder
-from debate.runner import run
 
 
 def chooser_run(tmp_path, tiny_model_dir, name: str, seed: int = 0, **agent) -> list:
@@ -82,6 +82,16 @@ def test_free_speech_is_unchanged_for_other_models():
     assert not AgentConfig(name="x", model="smollm2", speech="free").chooses()
 
 
+def test_behaviour_follows_the_model_not_the_spec_string():
+    """The same model with an option spelled out speaks and judges as it does without."""
+    from debate.config import JudgeConfig
+    from debate.judges.scored import ClozeJudge
+
+    for spec in ("smollm2", "smollm2?dtype=auto", "smollm2?dtype=fp32"):
+        assert AgentConfig(name="x", model=spec).chooses(), spec
+        assert ClozeJudge(JudgeConfig(model=spec)).apart, spec
+
+
 @pytest.mark.slow
 def test_a_reinforce_step_moves_the_choice_towards_the_reward(tmp_path, tiny_model_dir):
     from debate.training.config import LoraSettings, TrainConfig, UpdateSettings
@@ -120,7 +130,7 @@ def test_a_reinforce_step_moves_the_choice_towards_the_reward(tmp_path, tiny_mod
 
 
 def test_attributed_evidence_names_the_side_that_quoted_it():
-    from debate.judge import attributed_evidence
+    from debate.match.judge import attributed_evidence
     from debate.schema import QuoteCheck, Turn
 
     def turn(side: int, *quotes: tuple[str, bool]) -> Turn:
@@ -141,7 +151,7 @@ def test_attributed_evidence_names_the_side_that_quoted_it():
     # a fragment of a quote already read adds nothing, whoever quoted it and in what order
     cut = [turn(1, ("Mira has a pet…", True)), *turns, turn(1, ("…pet dog.", True))]
     assert attributed_evidence(cut, ["cat", "dog"]) == attributed_evidence(turns, ["cat", "dog"])
-    from debate.judge import verified_quotes
+    from debate.match.judge import verified_quotes
 
     assert verified_quotes(cut) == ["Mira has a pet cat.", "Omar has a pet dog."]
     # a quote of the whole passage is read sentence by sentence: it cannot swallow, and so

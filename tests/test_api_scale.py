@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 
+from fakes.provider import FakeProvider
 from typer.testing import CliRunner
 
-from debate import runner
-from debate.cli import app
+from debate.cli.main import app
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig
-from debate.testing.provider import FakeProvider
+from debate.run import runner
 
 
 def busy_intervals(log, model: str) -> list[tuple[float, float]]:

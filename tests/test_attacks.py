@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from debate import runner
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, RunConfig, TaskConfig
 from debate.models import load_model, smollm2_gguf
 from debate.registry import register
+from debate.run import runner
 from debate.runfolder import RunFolder
 from debate.schema import Item
 

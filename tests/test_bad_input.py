@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -440,7 +440,7 @@ def test_flag_values_are_strings_where_the_field_is_a_string(tmp_path) -> None:
 
 
 def test_a_bare_api_spec_keeps_its_options() -> None:
-    from debate.cli_shared import parse_debater
+    from debate.cli.shared import parse_debater
 
     spec = "openai:m@http://h/v1?concurrency=8&max_retries=2"
     assert parse_debater(spec) == {"name": "openai-m@http---h-v1?concurrency=8&max_retries=2",
@@ -501,7 +501,7 @@ def test_bad_input_in_a_real_process(case_id: str, world_template: Path, tmp_pat
         case.setup(w)
     before = snapshot(w)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, "-m", "debate.cli", *materialise(case.args, w)],
+    proc = subprocess.run([sys.executable, "-m", "debate.cli.main", *materialise(case.args, w)],
                           cwd=w, env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr + proc.stdout

@@ -2,10 +2,10 @@
 
 import pytest
 
-from debate import runner
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, TaskConfig
-from debate.judge import Judge
+from debate.match.judge import Judge
 from debate.registry import register
+from debate.run import runner
 from debate.runfolder import RunFolder
 from debate.schema import Transcript, Verdict
 
@@ -22,8 +22,8 @@ class LongestLastSpeech(Judge):
     def models(self) -> set[str]:
         return set()
 
-    async def decide(self, m, *, sees_context: bool) -> Verdict:
-        n, last = len(m.item.answers), m.transcript.turns[-1]
+    async def decide(self, case) -> Verdict:
+        n, last = len(case.item.answers), case.turns[-1]
         p = persuasion(last.text)
         probs = [p if i == last.side else (1 - p) / (n - 1) for i in range(n)]
         return Verdict(probs=probs, judge="longest-last-speech", calls=1)

@@ -9,14 +9,14 @@ import sys
 import textwrap
 
 import pytest
+from fakes.provider import FakeProvider
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.models import GenerationRequest, Message
 from debate.models.cache import cache_path, disabled
 from debate.models.openai_compat import OpenAIModel
 from debate.schema import Sampling
-from debate.testing.provider import FakeProvider
 
 runner = CliRunner()
 

@@ -2,7 +2,7 @@ import json
 
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 
 runner = CliRunner()
 

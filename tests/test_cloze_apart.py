@@ -8,12 +8,12 @@ import asyncio
 import pytest
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.config import AgentConfig, JudgeConfig, TaskConfig
-from debate.judge import make_judge
-from debate.match import Match
+from debate.match.judge import make_judge
+from debate.match.match import Match
 from debate.runfolder import RunFolder
-from eval.protocols import ProtocolSuiteConfig, run_suite
+from debate.suites.protocols import ProtocolSuiteConfig, run_suite
 
 pytestmark = pytest.mark.slow
 
@@ -135,8 +135,8 @@ def test_a_fragment_of_a_quoted_sentence_adds_nothing_to_the_verdict(tmp_path):
     change nothing: every verdict equals the one where the liar quoted nothing."""
     import json
 
-    from debate import runner
     from debate.config import ProtocolConfig, RunConfig
+    from debate.run import runner
 
     items = runner.load_items("hidden-passage", 8, 0, {})
     cut = {it.id: it.deciding[0].rsplit(" ", 1)[0] for it in items}

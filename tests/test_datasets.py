@@ -9,10 +9,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.config import ConfigError
 from debate.registry import get
-from eval.truthfulqa import TruthfulQAConfig, mc_scores, qa_prompt, run_truthfulqa
+from debate.suites.truthfulqa import TruthfulQAConfig, mc_scores, qa_prompt, run_truthfulqa
 
 
 def jsonl(path, rows):

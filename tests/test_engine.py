@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from debate import runner
 from debate.config import AgentConfig, ProtocolConfig
+from debate.run import runner
 from debate.runfolder import RunFolder
 
 
@@ -81,7 +81,7 @@ def test_each_protocol_runs(scripted_cfg, name):
 
 
 def test_simultaneous_speakers_do_not_see_each_other_in_a_round(scripted_cfg):
-    from debate.match import Match
+    from debate.match.match import Match
 
     seen = []
     real = Match.speak

@@ -6,20 +6,20 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.config import AgentConfig, JudgeConfig, TaskConfig
-from debate.judge import Judge
+from debate.match.judge import Judge
 from debate.registry import register
 from debate.schema import Verdict
-from eval.protocols import ProtocolSuiteConfig, run_suite
+from debate.suites.protocols import ProtocolSuiteConfig, run_suite
 
 
 @register("judge", "first-listed")
 class FirstListedJudge(Judge):
     """A maximally position-biased judge: always the answer listed first."""
 
-    async def decide(self, m, *, sees_context: bool) -> Verdict:
-        n = len(m.item.answers)
+    async def decide(self, case) -> Verdict:
+        n = len(case.item.answers)
         return Verdict(probs=[1.0] + [0.0] * (n - 1), judge="first-listed", calls=1)
 
 
@@ -112,11 +112,13 @@ def test_unknown_suite_is_refused(bad):
 class LastQuoteJudge(Judge):
     """A maximally recency-biased judge: the answer named in the last quote it reads."""
 
-    async def decide(self, m, *, sees_context: bool) -> Verdict:
-        view = self.view(m, sees_context=False, labelled=False)
+    async def decide(self, case) -> Verdict:
+        view = self.view(case, labelled=False)
         quotes = [line.lower() for line in view.splitlines() if line.startswith('"')]
-        n = len(m.item.answers)
-        probs = [float(a.lower() in quotes[-1]) for a in m.item.answers] if quotes else [1 / n] * n
+        n = len(case.item.answers)
+        probs = (
+            [float(a.lower() in quotes[-1]) for a in case.item.answers] if quotes else [1 / n] * n
+        )
         return Verdict(probs=probs, judge="last-quote", calls=1)
 
 
@@ -144,14 +146,14 @@ def test_reading_the_evidence_both_ways_cancels_the_last_word(tmp_path):
 def test_statistics_that_round_to_zero_print_without_a_minus_sign():
     # a judge with no position bias measures it as a float sum near zero: the report said
     # "-0.0% (-0.0% to -0.0%)"
-    from debate.formatting import estimate, percent
+    from debate.stats.formatting import estimate, percent
 
     near_zero = {"value": -1e-17, "ci95": [-3e-4, -1e-18], "n": 200}
     assert estimate(near_zero, signed=True) == "+0.0% (+0.0% to +0.0%)"
     assert percent(-4e-4) == "0.0%" and percent(-6e-4) == "-0.1%"
     assert estimate({"value": 0.715, "ci95": [0.65, 0.78]}) == "71.5% (65.0% to 78.0%)"
     assert estimate({"value": None, "ci95": None}) == "-" and estimate(None) == "-"
-    from debate.formatting import pct, signed_pct
+    from debate.stats.formatting import pct, signed_pct
 
     assert signed_pct({"value": -1e-17, "ci95": [-1e-3, 0.02]}) == "+0% (+0% to +2%)"
     assert pct({"value": 0.715, "ci95": [-1e-17, 0.78]}) == "72% (0%-78%)"

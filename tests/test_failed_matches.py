@@ -20,12 +20,12 @@ import time
 
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.config import AgentConfig, ProtocolConfig, TaskConfig
 from debate.models import unload
 from debate.models.scripted import release_stalled, stall_again
+from debate.run.runner import run
 from debate.runfolder import RunFolder
-from debate.runner import run
 
 
 def lines_on_disk(run_dir) -> list[dict]:

@@ -9,10 +9,10 @@ from collections import Counter
 import pytest
 
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, RunConfig, TaskConfig
-from debate.judge import make_judge
+from debate.match.judge import make_judge
 from debate.models import LanguageModel, load_model
 from debate.registry import register
-from debate.runner import load_items
+from debate.run.runner import load_items
 from debate.training import rollouts
 
 

@@ -79,7 +79,7 @@ def test_chat_prompt_without_template_falls_back_to_plain(tiny):
 def test_embedded_smollm2_debate_end_to_end(tmp_path):
     from typer.testing import CliRunner
 
-    from debate.cli import app
+    from debate.cli.main import app
 
     res = CliRunner().invoke(
         app, ["run", "--out", str(tmp_path), "--n-items", "2", "--set", "protocol.speech_tokens=16"]

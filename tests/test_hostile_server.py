@@ -1,5 +1,5 @@
 """The fault suite: `debate run` against a server that misbehaves in every way we know of
-(debate/testing/hostile.py, and the provider's own FAULTS), through the command line as a user
+(tests/fakes/hostile.py, and the provider's own FAULTS), through the command line as a user
 runs it. After each: no traceback, no hang past the deadline, no key in any written file or
 terminal line, no terminal escape either, and no finished match lost."""
 
@@ -11,11 +11,11 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+from fakes.hostile import HOSTILE
+from fakes.provider import FakeProvider
 from typer.testing import CliRunner
 
-from debate.cli import app
-from debate.testing.hostile import HOSTILE
-from debate.testing.provider import FakeProvider
+from debate.cli.main import app
 
 pytestmark = pytest.mark.slow
 

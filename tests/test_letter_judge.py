@@ -5,12 +5,12 @@ import json
 import math
 
 import pytest
+from fakes.provider import FakeProvider, LocalModelBrain
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
+from debate.judges.scored import label_probs
 from debate.models import load_model
-from debate.testing.provider import FakeProvider, LocalModelBrain
-from judges.scored import label_probs
 
 runner = CliRunner()
 

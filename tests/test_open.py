@@ -6,16 +6,16 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from debate import runner
-from debate.cli import app
+from debate.cli.main import app
 from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, TaskConfig
-from debate.engine import RunAborted
 from debate.models import ScoreRequest
 from debate.models.base import Score
 from debate.models.scripted import ScriptedModel
 from debate.registry import register
+from debate.run import runner
+from debate.run.engine import RunAborted
 from debate.runfolder import RunFolder
-from eval.protocols import ProtocolSuiteConfig, run_suite
+from debate.suites.protocols import ProtocolSuiteConfig, run_suite
 
 
 class PrefersShortAnswers(ScriptedModel):

@@ -7,11 +7,11 @@ import time
 from email.utils import formatdate
 
 import pytest
+from fakes.provider import FakeProvider, PseudoModel
 
 from debate.models import GenerationRequest, Message, ModelError, ScoreRequest, load_model
 from debate.models.openai_compat import OpenAIModel
 from debate.schema import Sampling
-from debate.testing.provider import FakeProvider, PseudoModel
 
 KEY = "sk-test-secret-123"
 

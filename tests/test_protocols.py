@@ -3,11 +3,11 @@
 import pytest
 import yaml
 
-from debate import runner
 from debate.config import AgentConfig, ConfigError, JudgeConfig, ProtocolConfig
 from debate.evidence import mark_quotes
+from debate.match.prompts import JUDGE, debater_prompt
 from debate.models.scripted import QUESTION
-from debate.prompts import JUDGE, debater_prompt
+from debate.run import runner
 from debate.runfolder import RunFolder
 from debate.schema import Item, Turn
 
@@ -146,7 +146,7 @@ def test_a_bad_protocol_option_names_itself_and_the_valid_ones(
 
 
 def test_an_agents_answer_is_its_final_line_else_the_one_answer_it_names():
-    from debate.prompts import stated_answer
+    from debate.match.prompts import stated_answer
 
     answers = ["red", "yellow"]
     assert stated_answer("It could be red... Final answer: yellow", answers) == 1

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from fakes.provider import FakeProvider
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.models import ModelError, load_model, unload
 from debate.models.providers import PROVIDERS, with_base_url
-from debate.testing.provider import FakeProvider
 from debate.usage import model_name
 
 

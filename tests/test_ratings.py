@@ -5,7 +5,7 @@ import random
 
 import numpy as np
 
-from debate.ratings import ELO_PER_NAT, Game, fit
+from debate.stats.ratings import ELO_PER_NAT, Game, fit
 
 
 def synthetic(true: dict[str, float], per_pair: int, rng: np.random.Generator) -> list[Game]:

@@ -11,10 +11,10 @@ import os
 import time
 
 import pytest
+from fakes.served import ServeMissing, transformers_serve
 from typer.testing import CliRunner
 
-from debate.cli import app
-from debate.testing.served import ServeMissing, transformers_serve
+from debate.cli.main import app
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.runfolder import RunFolder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ SPEECH = "I quote <quote>a sentence</quote> for my side."
 
 
 def human_run(out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "debate.cli", "run", "--out", str(out), "--name", "shared",
+    return [sys.executable, "-m", "debate.cli.main", "run", "--out", str(out), "--name", "shared",
             "--n-items", "1", "--protocol", "consultancy", "--debater", "me=human",
             "--judge-kind", "oracle", *extra]  # fmt: skip
 

@@ -38,7 +38,7 @@ def test_scripted_debaters_find_answers_stated_in_the_plural():
     import random
 
     from debate.models.scripted import honest, liar
-    from debate.runner import load_items
+    from debate.run.runner import load_items
     from debate.schema import names_answer
 
     fruit = [it for it in load_items("hidden-passage", 60, 0, {}) if "fruit" in it.question]

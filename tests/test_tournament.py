@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.config import (
     AgentConfig,
     JudgeConfig,
@@ -15,8 +15,8 @@ from debate.config import (
     TaskConfig,
     TournamentConfig,
 )
+from debate.run.tournament import run_tournament
 from debate.runfolder import RunFolder
-from debate.tournament import run_tournament
 
 SCRIPTED = ["honest", "random", "liar", "assert"]
 

@@ -4,7 +4,7 @@ import pytest
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.config import (
     AgentConfig,
     ConfigError,
@@ -191,8 +191,8 @@ def test_choice_training_plays_the_registered_protocol_and_reports_choices(
 
 
 def test_the_reward_hacking_flag_needs_a_fall_beyond_noise():
+    from debate.suites.metrics import paired_difference
     from debate.training.loop import GenerationRecord, flags
-    from eval.metrics import paired_difference
 
     before = {f"i{k}": 1.0 for k in range(100)}  # held-out items, each right in both seats
 

@@ -3,11 +3,11 @@
 import json
 
 import pytest
+from fakes.provider import FakeProvider
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.config import Price
-from debate.testing.provider import FakeProvider
 from debate.usage import Usage
 
 runner = CliRunner()

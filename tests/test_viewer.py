@@ -16,15 +16,15 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from debate.cli import app
+from debate.cli.main import app
 from debate.config import AgentConfig, JudgeConfig, RunConfig, TaskConfig, dump_yaml
 from debate.evidence import mark_quotes
+from debate.present.viewer import page_data, safe_json, segments
+from debate.run.runner import run
 from debate.runfolder import RunFolder
-from debate.runner import run
 from debate.schema import Verdict
 from debate.training.config import TrainConfig
 from debate.training.loop import GenerationRecord, append_record, save_rollouts
-from debate.viewer import page_data, safe_json, segments
 
 ROOT = Path(__file__).resolve().parents[1]
 cli = CliRunner()
@@ -261,7 +261,7 @@ def test_serve_rebuilds_the_page_on_every_request(runs, tmp_path):
     folder = tmp_path / "live"
     shutil.copytree(runs["run"], folder)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "debate.cli", "view", str(folder), "--serve", "--port", "0"],
+        [sys.executable, "-m", "debate.cli.main", "view", str(folder), "--serve", "--port", "0"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     try:
@@ -285,7 +285,7 @@ def judge_session(folder: Path):
     import pexpect
 
     return pexpect.spawn(
-        sys.executable, ["-m", "debate.cli", "judge", str(folder), "--name", "tester"],
+        sys.executable, ["-m", "debate.cli.main", "judge", str(folder), "--name", "tester"],
         cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb"},
         encoding="utf-8", timeout=60, dimensions=(60, 200),
     )  # fmt: skip
@@ -295,8 +295,8 @@ def judge_session(folder: Path):
 def test_human_judge_in_a_real_terminal_resumes_and_scores(runs, tmp_path):
     import pexpect
 
-    from debate.human_judge import read_judgments
-    from debate.stats import proportion
+    from debate.present.human_judge import read_judgments
+    from debate.stats.estimates import proportion
 
     folder = tmp_path / "judged"
     shutil.copytree(runs["run"], folder)

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from urllib.parse import parse_qsl
 
+from debate.config import is_embedded
 from debate.models.base import (
     Generation,
     GenerationRequest,
@@ -32,8 +32,7 @@ from debate.models.base import (
     Score,
     ScoreRequest,
 )
-from debate.models.providers import PREFILL_MODES
-from debate.registry import entries, register
+from debate.registry import entries
 
 __all__ = [
     "Generation",
@@ -45,15 +44,10 @@ __all__ = [
     "ScoreRequest",
     "load_model",
     "smollm2_gguf",
-    "FORMS",
+    "forms",
 ]
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-FORMS = (
-    "smollm2, hf:HUB_ID_OR_DIR, gguf:FILE, peft:DIR (each with ?dtype=bf16|fp32|auto), "
-    "openai:MODEL@BASE_URL[?opt=value&...], PROVIDER/MODEL[@BASE_URL] (openai, vllm, together, "
-    "openrouter, ...), scripted:NAME, human"
-)
 
 _loaded: dict[str, LanguageModel] = {}
 
@@ -72,91 +66,22 @@ def smollm2_gguf() -> Path:
     return path
 
 
-def _path(rest: str) -> Path:
-    return Path(rest).expanduser()
-
-
-# A backend is registered under its scheme (the part of a spec before ':'; a spec with no ':'
-# is a scheme of its own, like `smollm2`) as a function (spec, rest) -> LanguageModel.
-def _local(spec: str, rest: str) -> tuple[str, dict]:
-    """A local model's `?dtype=bf16|fp32|auto` option, split from the rest of its spec."""
-    rest, _, query = rest.partition("?")
-    opts = dict(parse_qsl(query, keep_blank_values=True))
-    if unknown := sorted(opts.keys() - {"dtype"}):
-        raise ModelError(
-            f"model spec {spec!r}: unknown option {unknown[0]!r}; local models take dtype"
-        )
-    return rest, opts
-
-
-@register("backend", "smollm2")
-def _smollm2(spec: str, rest: str) -> LanguageModel:
-    from debate.models.hf import HFModel
-
-    _, opts = _local(spec, rest)
-    return HFModel(spec, "", gguf_file=smollm2_gguf(), **opts)
-
-
-@register("backend", "human")
-def _human(spec: str, rest: str) -> LanguageModel:
-    from debate.models.human import HumanModel
-
-    return HumanModel()
-
-
-@register("backend", "scripted")
-def _scripted(spec: str, rest: str) -> LanguageModel:
-    from debate.models.scripted import ScriptedModel
-
-    return ScriptedModel(spec, rest)
-
-
-@register("backend", "hf")
-def _hf(spec: str, rest: str) -> LanguageModel:
-    from debate.models.hf import HFModel
-
-    rest, opts = _local(spec, rest)
-    return HFModel(spec, str(_path(rest)) if rest.startswith("~") else rest, **opts)
-
-
-@register("backend", "peft")
-def _peft(spec: str, rest: str) -> LanguageModel:
-    from debate.models.hf import HFModel
-
-    rest, opts = _local(spec, rest)
-    return HFModel(spec, "", adapter=_path(rest), **opts)
-
-
-@register("backend", "gguf")
-def _gguf(spec: str, rest: str) -> LanguageModel:
-    from debate.models.hf import HFModel
-
-    rest, opts = _local(spec, rest)
-    return HFModel(spec, "", gguf_file=_path(rest), **opts)
-
-
-@register("backend", "openai")
-def _openai(spec: str, rest: str) -> LanguageModel:
-    from debate.models.openai_compat import OpenAIModel
-
-    model, at, url = rest.partition("@")
-    if not at or not model or not url:
-        raise ModelError(f"model spec {spec!r}: write openai:MODEL@BASE_URL")
-    url, _, query = url.partition("?")
-    if not url.startswith(("http://", "https://")):
-        raise ModelError(f"model spec {spec!r}: the URL after '@' must start with http(s)://")
-    opts = _api_options(spec, query)
-    try:
-        return OpenAIModel(spec, model, url, **opts)
-    except TypeError as e:
-        raise ModelError(f"bad option in model spec {spec!r}: {e}") from None
+def forms() -> str:
+    """The spec form of every registered backend: its factory's docstring up to ": "."""
+    out = []
+    for name, factory in entries("backend").items():
+        line = (factory.__doc__ or "").strip().splitlines()[0] if factory.__doc__ else ""
+        out.append(line.partition(": ")[0] if line.startswith(name) else name)
+    return ", ".join([*out, "PROVIDER/MODEL[@BASE_URL] (openai, vllm, together, openrouter, ...)"])
 
 
 def _build(spec: str) -> LanguageModel:
     from debate.models import providers
 
     if providers.provider_of(spec) is not None:
-        return providers.build(spec)
+        from debate.models.backends.openai import provider_model
+
+        return provider_model(spec)
     scheme, colon, rest = spec.partition(":")
     if "?" in scheme:  # a spec with no ':' and options, e.g. smollm2?dtype=fp32
         scheme, _, query = scheme.partition("?")
@@ -164,46 +89,7 @@ def _build(spec: str) -> LanguageModel:
     backends = entries("backend")
     if scheme in backends and (bool(colon) == bool(rest.strip()) or rest.startswith("?")):
         return backends[scheme](spec, rest)
-    raise ModelError(f"unknown model spec {spec!r}; valid forms: {FORMS}")
-
-
-# ?option=value of an API spec: its type and the least value that works (0 slots never send)
-_API_OPTIONS: dict[str, tuple[type, float, bool]] = {
-    # name: (type, least value, whether the least value itself is allowed)
-    "concurrency": (int, 1, True),
-    "max_retries": (int, 0, True),
-    "timeout_s": (float, 0, False),
-    "backoff_s": (float, 0, True),
-    "connect_timeout_s": (float, 0, False),
-    "max_backoff_s": (float, 0, True),
-}
-_API_FLAGS = {"1": True, "true": True, "0": False, "false": False}
-
-
-def _api_options(spec: str, query: str) -> dict:
-    """The `?k=v&...` options of an API spec, converted and range-checked with one clear line."""
-    opts: dict = dict(parse_qsl(query, keep_blank_values=True))
-    for k, (kind, least, inclusive) in _API_OPTIONS.items():
-        if k not in opts:
-            continue
-        noun = "a whole number" if kind is int else "a number"
-        try:
-            value = kind(opts[k])
-        except ValueError:
-            raise ModelError(f"model spec {spec!r}: {k} must be {noun}, got {opts[k]!r}") from None
-        if not (value >= least if inclusive else value > least) or value != value:
-            bound = f"at least {least}" if inclusive else f"more than {least}"
-            raise ModelError(f"model spec {spec!r}: {k} must be {bound}, got {opts[k]!r}")
-        if value == float("inf"):
-            raise ModelError(f"model spec {spec!r}: {k} must be finite")
-        opts[k] = value
-    if "prefill" in opts and opts["prefill"] not in PREFILL_MODES:
-        raise ModelError(f"model spec {spec!r}: prefill must be one of {', '.join(PREFILL_MODES)}")
-    if "cache" in opts:
-        if opts["cache"].lower() not in _API_FLAGS:
-            raise ModelError(f"model spec {spec!r}: cache must be true or false")
-        opts["cache"] = _API_FLAGS[opts["cache"].lower()]
-    return opts
+    raise ModelError(f"unknown model spec {spec!r}; valid forms: {forms()}")
 
 
 def unload(spec: str) -> None:
@@ -222,7 +108,7 @@ def trainable_path(spec: str) -> str:
     from debate.models.hf import convert_gguf
 
     scheme, _, rest = spec.partition(":")
-    if spec == "smollm2":
+    if is_embedded(spec):
         return str(convert_gguf(smollm2_gguf()))
     if scheme == "gguf" and rest:
         return str(convert_gguf(Path(rest).expanduser()))

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from debate import calls
 from debate.schema import Sampling
 
 
@@ -39,6 +40,10 @@ class Generation(BaseModel):
     text: str
     tokens_in: int = 0
     tokens_out: int = 0
+    # where the backend gives them: the sampled token ids, and each one's log-probability under
+    # the distribution it was sampled from (what an RL trainer needs of an episode)
+    token_ids: list[int] | None = None
+    logprobs: list[float] | None = None
 
 
 class ScoreRequest(BaseModel):
@@ -55,6 +60,9 @@ class Score(BaseModel):
     n_chars: int
 
 
+RECORDED = {"generate": "generate", "score": "score", "next_token_logprobs": "next_token"}
+
+
 class ModelError(RuntimeError):
     """A model could not be loaded or called; the message is meant for the user as is."""
 
@@ -67,6 +75,17 @@ class LanguageModel(ABC):
     model object serves any number of consecutive runs in a process."""
 
     spec: str = ""
+    # reads the task as structured data (`GenerationRequest.meta`, the truth included) instead
+    # of the prompt: scripted agents do; a language model must never be handed the answer
+    reads_task: bool = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # every backend's calls go on the record (debate.calls), without each one saying so
+        super().__init_subclass__(**kwargs)
+        for name, kind in RECORDED.items():
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "__recorded__", False):
+                setattr(cls, name, calls.recorded(kind, method))
 
     @abstractmethod
     async def generate(self, requests: list[GenerationRequest]) -> list[Generation]: ...

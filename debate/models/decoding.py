@@ -25,6 +25,8 @@ class PerRowSampler:
         self.top_ps = [r.sampling.top_p for r in requests]
         self.gens = [torch.Generator().manual_seed(r.seed) for r in requests]
 
+        self.last_logprobs: list[float] = []  # of the tokens `pick` chose last
+
     def keep(self, rows: list[int]) -> None:
         """Forget the rows not listed (finished ones), in the order given."""
         self.temps = [self.temps[i] for i in rows]
@@ -56,7 +58,12 @@ class PerRowSampler:
         pick = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(1)).clamp(max=cdf.shape[1] - 1)
         chosen = order.gather(1, pick).squeeze(1)
         greedy = torch.tensor([t <= 0 for t in self.temps], device=scores.device)
-        return torch.where(greedy, scores.argmax(-1), chosen)
+        chosen = torch.where(greedy, scores.argmax(-1), chosen)
+        # each token's log-probability under the distribution it was drawn from, before top-p
+        self.last_logprobs = (
+            probs.gather(1, chosen.unsqueeze(1)).clamp(min=1e-45).log()[:, 0].tolist()
+        )
+        return chosen
 
 
 def decode(
@@ -68,12 +75,14 @@ def decode(
     pad: int,
     budget: int,
     interrupted: threading.Event | None = None,
-) -> list[list[int]]:
+) -> tuple[list[list[int]], list[list[float]]]:
     """Sample up to `budget` tokens per row; rows leave the batch soon after they end, so
-    late decoding steps are not spent on rows whose text is already complete."""
+    late decoding steps are not spent on rows whose text is already complete. Gives each row's
+    tokens and their sampling log-probabilities."""
     from transformers import DynamicCache
 
     out: list[list[int]] = [[] for _ in range(ids.shape[0])]
+    logprobs: list[list[float]] = [[] for _ in range(ids.shape[0])]
     rows = list(range(ids.shape[0]))  # the request behind each batch row
     ended: set[int] = set()  # batch rows that are done but not yet dropped
     cache = DynamicCache(config=model.config)
@@ -94,6 +103,7 @@ def decode(
         for b, t in enumerate(chosen):
             if b not in ended:
                 out[rows[b]].append(t)
+                logprobs[rows[b]].append(sampler.last_logprobs[b])
                 if t in eos:
                     ended.add(b)
         if len(ended) == len(rows) or step == budget - 1:
@@ -112,4 +122,4 @@ def decode(
         )
         mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
         positions = positions[:, -1:] + 1
-    return out
+    return out, logprobs

@@ -163,7 +163,7 @@ class HFModel(LanguageModel):
             # per row when the weight has requires_grad False (it asks the flag, not grad mode)
             self.model.requires_grad_(True)
         self.model.eval()
-        self.path = path
+        self.path, self.adapter, self.gguf_file = str(path), adapter, gguf_file
         self._score_cache: dict[bytes, tuple[float, int]] = {}
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
@@ -181,7 +181,13 @@ class HFModel(LanguageModel):
 
     def describe(self) -> dict:
         dtype = DTYPE_NAMES.get(self.model.dtype, str(self.model.dtype))
-        return {"model": self.spec, "path": self.path, "dtype": dtype}
+        described = {"model": self.spec, "backend": "hf", "path": self.path, "dtype": dtype,
+                     "device": str(self.device)}  # fmt: skip
+        if self.adapter is not None:
+            described["adapter"] = str(self.adapter)
+        if self.gguf_file is not None:
+            described["gguf_file"] = str(self.gguf_file)
+        return described
 
     def render(self, prompt: Prompt) -> str:
         if isinstance(prompt, str):
@@ -221,16 +227,18 @@ class HFModel(LanguageModel):
         enc = self._left_padded(texts)
         with self._lock:
             if self.drop_finished_rows:
-                rows = self._decode(enc["input_ids"], enc["attention_mask"], requests, budget)
-            else:
-                rows = self._decode_with_generate(enc, requests, budget)
+                rows, logprobs = self._decode(enc["input_ids"], enc["attention_mask"], requests,
+                                              budget)  # fmt: skip
+            else:  # the reference path gives no sampling log-probabilities
+                rows, logprobs = self._decode_with_generate(enc, requests, budget), None
         results = []
-        for r, row, mask in zip(requests, rows, enc["attention_mask"]):
+        for k, (r, row, mask) in enumerate(zip(requests, rows, enc["attention_mask"])):
             n_out = sum(t != tok.pad_token_id for t in row)
             text = tok.decode(row, skip_special_tokens=True)
             results.append(
-                Generation(text=r.prefill + text, tokens_in=int(mask.sum()), tokens_out=n_out)
-            )
+                Generation(text=r.prefill + text, tokens_in=int(mask.sum()), tokens_out=n_out,
+                           token_ids=row, logprobs=logprobs[k] if logprobs else None)
+            )  # fmt: skip
         return results
 
     def _left_padded(self, texts: list[str]) -> dict[str, torch.Tensor]:
@@ -248,7 +256,7 @@ class HFModel(LanguageModel):
 
     def _decode(
         self, ids: torch.Tensor, mask: torch.Tensor, requests: list[GenerationRequest], budget: int
-    ) -> list[list[int]]:
+    ) -> tuple[list[list[int]], list[list[float]]]:
         sampler = PerRowSampler(requests)
         pad = self.tokenizer.pad_token_id
         return decode(self.model, ids, mask, sampler, self._eos_ids(), pad, budget,

@@ -30,10 +30,7 @@ is kept; elsewhere it is dropped. `?prefill=completions` sends such requests to 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-
-from debate.models.base import LanguageModel, ModelError
 
 
 @dataclass(frozen=True)
@@ -92,29 +89,3 @@ def split(spec: str) -> tuple[str, str, str | None, str]:
     head, _, query = rest.partition("?")
     model, at, url = head.partition("@")
     return name, model, (url if at else None), query
-
-
-def build(spec: str) -> LanguageModel:
-    from debate.models import _api_options
-    from debate.models.openai_compat import OpenAIModel
-
-    name, model, url, query = split(spec)
-    provider = PROVIDERS[name]
-    if not model:
-        raise ModelError(f"model spec {spec!r}: write {name}/MODEL, e.g. {name}/my-model")
-    if url is None:
-        url = os.environ.get(f"{name.upper()}_BASE_URL") or provider.base_url
-    if not url.startswith(("http://", "https://")):
-        raise ModelError(f"model spec {spec!r}: the URL after '@' must start with http(s)://")
-    opts = _api_options(spec, query)
-    opts.setdefault("key_env", provider.key_env)
-    opts.setdefault("prefill", provider.prefill)
-    if provider.needs_key and not os.environ.get(opts["key_env"]):
-        raise ModelError(
-            f"model spec {spec!r}: {name} needs an API key in the environment variable "
-            f"{opts['key_env']} (set it, or name another with ?key_env=VAR)"
-        )
-    try:
-        return OpenAIModel(spec, model, url, **opts)
-    except TypeError as e:
-        raise ModelError(f"bad option in model spec {spec!r}: {e}") from None

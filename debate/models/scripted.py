@@ -103,6 +103,8 @@ class Script:
 
 
 class ScriptedModel(LanguageModel):
+    reads_task = True
+
     def __init__(self, spec: str, name: str):
         kind, _, path = name.partition("@")
         self.spec, self.name = spec, kind

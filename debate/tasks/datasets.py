@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from debate.config import ConfigError
-from debate.match import derive_seed
 from debate.registry import register
 from debate.schema import Item
+from debate.seeds import derive_seed
 
 FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 

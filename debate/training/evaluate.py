@@ -9,15 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from debate.config import AgentConfig, ProtocolConfig, RunConfig
-from debate.outcomes import side_rates, side_score, side_wins
-from debate.ratings import Game, fit
+from debate.run.runner import run
 from debate.runfolder import RunFolder
-from debate.runner import run
 from debate.schema import Transcript
-from debate.stats import boot_mean
+from debate.stats.estimates import boot_mean
+from debate.stats.outcomes import side_rates, side_score, side_wins
+from debate.stats.ratings import Game, fit
+from debate.suites.choices import choice_stats
+from debate.suites.metrics import paired_difference, per_item
 from debate.training.config import TrainConfig
-from eval.choices import choice_stats
-from eval.metrics import paired_difference, per_item
 
 Report = Callable[[str, int, int], None]  # (what, done, total) for a progress bar
 
@@ -88,7 +88,7 @@ def evaluate(
         out["since_gen0"] = paired_change(folder.parent, now, 0)
         out["since_previous"] = paired_change(folder.parent, now, generation - 1)
     if cfg.truthfulqa_path:
-        from eval.truthfulqa import TruthfulQAConfig, run_truthfulqa
+        from debate.suites.truthfulqa import TruthfulQAConfig, run_truthfulqa
 
         tqa = run_truthfulqa(
             TruthfulQAConfig(

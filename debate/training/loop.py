@@ -24,13 +24,13 @@ from pathlib import Path
 from pydantic import Field
 
 from debate.config import AgentConfig, ConfigError, RunConfig
-from debate.formatting import estimate, percent, share
-from debate.judge import make_judge
-from debate.match import derive_seed
+from debate.match.judge import make_judge
 from debate.models import ModelError, trainable_path, unload
+from debate.run.runner import check_judged_by, load_items
 from debate.runfolder import RunFolder
-from debate.runner import check_judged_by, load_items
 from debate.schema import Record, Transcript, names_answer
+from debate.seeds import derive_seed
+from debate.stats.formatting import estimate, percent, share
 from debate.training import rollouts
 from debate.training.config import TrainConfig
 from debate.training.evaluate import Report, anchor_ratings, evaluate, no_report
@@ -307,7 +307,7 @@ def save_rollouts(path: Path, transcripts: list[Transcript]) -> None:
 
 
 def record_history(cfg: TrainConfig, r: GenerationRecord) -> None:
-    from eval import history
+    from debate.suites import history
 
     metrics = {k: r.eval[k] for k in ("selfplay_accuracy", "consultancy_accuracy",
                                        "honest_advantage")}  # fmt: skip

@@ -20,10 +20,11 @@ from pathlib import Path
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from debate.actions import render_prompt
-from debate.match import Match, derive_seed
+from debate.match.actions import render_prompt
+from debate.match.match import Match
 from debate.models.hardware import configure_threads
 from debate.models.shared_scoring import split_continuation
+from debate.seeds import derive_seed
 from debate.training.config import TrainConfig
 
 

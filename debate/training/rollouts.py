@@ -2,7 +2,7 @@
 
 The policy's reward for a speech is the frozen judge's probability for the answer the policy was
 assigned; the true answer is never read here. Every debate is played by the configured protocol
-itself; training only decides where the forks of a match part (`debate.fork`): at the policy's
+itself; training only decides where the forks of a match part (`debate.match.fork`): at the policy's
 first speech (its round-0 speech, in whichever role it plays). Three shapes of experience:
 - branched rollouts (DPO, as Arnesen et al. 2024): forks of a match share every speech before the
   policy's first, where each samples its own; each is played to the verdict, and the speech whose
@@ -19,12 +19,13 @@ import json
 from dataclasses import dataclass, field
 
 from debate.config import AgentConfig, RunConfig
-from debate.engine import gather_limited, plan_matches
-from debate.fork import Fork, Shared, Stop, forks_of
-from debate.judge import Judge
-from debate.match import Match, derive_seed
+from debate.match.fork import Fork, Shared, Stop, forks_of
+from debate.match.judge import Judge
+from debate.match.match import Match
 from debate.registry import get
+from debate.run.engine import gather_limited, plan_matches
 from debate.schema import Item, Transcript, Turn
+from debate.seeds import derive_seed
 from debate.training.evaluate import Report, no_report
 
 # the columns of a stem row that `finish_debates` reads (the trainer adds "prompt")
@@ -87,7 +88,7 @@ async def forked_rollouts(
     async def one(spec) -> None:
         root = new_match(cfg, spec, judge, generation)
         forks = [root.fork(b) for b in range(group_size)]
-        await asyncio.gather(*(protocol.run(f) for f in forks))
+        await asyncio.gather(*(f.play(protocol.run) for f in forks))
         groups.append(forks)
         report(f"gen {generation} rollouts", len(groups), len(specs))
 
@@ -97,7 +98,7 @@ async def forked_rollouts(
 
 
 def new_match(cfg: RunConfig, spec, judge: Judge, generation: int) -> Match:
-    from debate.engine import provenance
+    from debate.run.engine import provenance
 
     t = Transcript(
         match_id=spec.match_id,
@@ -149,7 +150,7 @@ async def branched_rollouts(
         root = new_match(cfg, spec, judge, generation)
         role = policy_role(root, policy.name)
         forks = forks_of(root, (role, 0), branches)
-        await asyncio.gather(*(protocol.run(f) for f in forks))
+        await asyncio.gather(*(f.play(protocol.run) for f in forks))
         group = Group(role=role)
         for f in forks:
             text = branch_turn(f).text.removeprefix(f.forked.prefill)
@@ -199,7 +200,7 @@ async def stems(
         shared = Shared((role, 0))
         m.forked = Fork(shared, stop=True)
         try:
-            await protocol.run(m)
+            await m.play(protocol.run)
             raise never_reached(m)
         except Stop:
             # a speech still under way beside the stop (a simultaneous opponent's) is finished
@@ -234,7 +235,7 @@ def finish_debates(
                                              {k: Turn.model_validate(v) for k, v in made.items()})  # fmt: skip
             fork = Fork(groups[row["stem"]], say=completion)
             m = Match(t, cfg, {r: agents[name] for r, name in t.agents.items()}, judge, fork)
-            await protocol.run(m)
+            await m.play(protocol.run)
             branch_turn(m)
             return t
 

@@ -51,7 +51,7 @@ def load_policy(cfg: TrainConfig, base: str, previous: Path | None):
 
 
 def common_args(cfg: TrainConfig, out: Path, generation: int) -> dict:
-    from debate.match import derive_seed
+    from debate.seeds import derive_seed
 
     return {
         "output_dir": str(out / "trainer"),

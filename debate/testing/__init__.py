@@ -1,1 +1,0 @@
-"""Test doubles that behave like the real thing (a local OpenAI-compatible server)."""
