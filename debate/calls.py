@@ -37,6 +37,15 @@ def recording(log: CallLog) -> Iterator[CallLog]:
         _log.reset(token)
 
 
+def add(other: CallLog) -> None:
+    """Put another log's calls on the record in progress (a turn that forks share was made
+    once, and each fork's transcript holds its calls)."""
+    log = _log.get()
+    if log is not None:
+        log.calls.extend(c.model_copy(deep=True) for c in other.calls)
+        log.models.update({k: v for k, v in other.models.items() if k not in log.models})
+
+
 @contextlib.contextmanager
 def speaking_as(role: str) -> Iterator[None]:
     token = _role.set(role)

@@ -67,7 +67,7 @@ class AgentConfig(Strict):
     temperature: float = Field(0.7, ge=0.0)
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     # "free": the model writes its speech; "choose": the speech is built around a passage span
-    # the model chooses by its scores (debate/actions.py), every quote verified by construction;
+    # the model chooses by its scores (debate/match/actions.py), every quote verified by construction;
     # "auto": choose for the embedded smollm2 (it copies the passage in only 3-8% of free
     # speeches), free for every other model
     speech: Literal["auto", "free", "choose"] = "auto"

@@ -91,6 +91,8 @@ def test_forks_share_every_speech_before_the_branch_point(play, protocol):
         for t, b in zip(forks, g.branches):
             assert turn_at(t, g.role, 0).text == "<quote>" + b.completion
             assert t.verdict is not None
+            # every fork's record holds the call behind each of its turns, shared ones too
+            assert sum(c.kind == "generate" for c in t.calls) == len(t.turns)
             assert b.reward == t.verdict.probs[t.assignment[g.role]]
         # every turn spoken before the branch point in any fork is the same in every fork
         for t in forks:

@@ -130,6 +130,8 @@ def test_a_harness_debate_reveals_one_checked_pixel_a_turn_and_the_judge_reads_t
     judge = load_judge(K)
     for t in map(json.loads, lines):
         assert len(t["turns"]) == K and t["verdict"]["raw"] == f"{K} pixels"
+        # what the judge read is on the record, as `debate judge` shows it to a person
+        assert t["verdict"]["views"][0]["texts"][0].count("pixel (") == K
         assert all(len(u["quotes"]) == 1 and u["quotes"][0]["verified"] for u in t["turns"])
         # the verdict is the game engine's judgement of the same pixels
         item = t["item"]

@@ -155,3 +155,12 @@ def test_version_1_folders_still_read_and_replay(scripted_cfg):
     assert t.schema_version == 1 and t.calls == []
     shown = view_for(t, "speeches")
     assert all(u.shown in shown for u in t.turns) and "rebuilt from the transcript" in shown
+
+
+def test_an_open_debater_choosing_its_side_is_on_the_record_as_itself(scripted_cfg):
+    cfg = scripted_cfg(protocol=ProtocolConfig(name="open-debate", rounds=1,
+                                               params={"choose": "ask"}))  # fmt: skip
+    cfg.task.n_items = 1
+    runner.run(cfg)
+    for t in RunFolder(cfg.run_dir).read_transcripts():
+        assert t.calls and all(c.role in ("A", "B") for c in t.calls), [c.role for c in t.calls]

@@ -1,6 +1,6 @@
 """What every command shares: one-line errors, flags as `--set` overrides, the options of every
-command that plays matches, progress bars. The core's commands (`debate/cli.py`) and the suites'
-sub-commands (`eval/cli.py`) both build on it."""
+command that plays matches, progress bars. The core's commands (`debate/cli/main.py`) and the suites'
+sub-commands (`debate/cli/eval.py`) both build on it."""
 
 from __future__ import annotations
 

@@ -40,6 +40,7 @@ class PixelsJudge(Judge):
     async def decide(self, case: Case) -> Verdict:
         import torch
 
+        from debate.pixels.data import SIDE
         from debate.pixels.evidence import decode_image, revealed
         from debate.pixels.store import load_judge
 
@@ -49,6 +50,11 @@ class PixelsJudge(Judge):
             shown = [(p, int(image[p])) for p in range(len(image)) if image[p]]
         else:
             shown = revealed(case.turns)
+        # what it read, on the record (`debate judge` shows a person the same)
+        listed = ", ".join(f"pixel ({p // SIDE}, {p % SIDE}) = {v}" for p, v in shown)
+        case.views.append(f"Question: {case.item.question}\n"
+                          f"Claims: {', '.join(case.item.answers)}\n"
+                          f"Pixels shown: {listed or 'none'}")  # fmt: skip
         pos = torch.tensor([[p for p, _ in shown]], dtype=torch.long).reshape(1, -1)
         val = torch.tensor([[v / 255.0 for _, v in shown]]).reshape(1, -1)
         with torch.no_grad():

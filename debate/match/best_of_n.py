@@ -12,7 +12,9 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+from debate import calls, usage
 from debate.match.judge import Judge, make_judge
+from debate.match.prompts import JUDGE
 from debate.schema import Candidate, Turn
 from debate.seeds import derive_seed, round_s
 
@@ -43,7 +45,8 @@ async def rate(fork: Match, judge: Judge) -> float | None:
     speech = fork.transcript.turns[-1]
     if speech.side is None:
         return None
-    verdict = await judge.decide(fork.case())
+    with usage.acting_as("judge"), calls.speaking_as(calls.role_within(JUDGE)):
+        verdict = await judge.decide(fork.case())
     return verdict.probs[speech.side]
 
 

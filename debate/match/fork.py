@@ -17,6 +17,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from debate import calls
 from debate.match.match import Match
 from debate.models import Generation, GenerationRequest, LanguageModel
 from debate.models.base import render_plain
@@ -47,14 +48,23 @@ class Shared:
 
     at: Point
     made: dict[str, Turn | asyncio.Task] = field(default_factory=dict)
+    logs: dict[str, calls.CallLog] = field(default_factory=dict)  # the calls behind each turn
 
     async def once(self, key: str, make: Callable[[], Awaitable[Turn]]) -> Turn:
         got = self.made.get(key)
         if got is None:
+            log = self.logs[key] = calls.CallLog()
+
+            async def made() -> Turn:
+                with calls.recording(log):  # the calls go on every fork's record, not one's
+                    return await make()
+
             # a task of its own: a fork that stops waiting (a stem at its branch point) does not
             # cancel a speech its siblings are waiting for
-            got = self.made[key] = asyncio.ensure_future(make())
+            got = self.made[key] = asyncio.ensure_future(made())
         turn = got if isinstance(got, Turn) else await asyncio.shield(got)
+        if key in self.logs:
+            calls.add(self.logs[key])
         return turn.model_copy(deep=True)  # each fork owns its turns
 
     async def settle(self) -> None:

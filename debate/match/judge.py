@@ -74,12 +74,12 @@ def judge_view(
     reads: str,
     attribute: bool = False,
     evidence: list[str] | None = None,
-    fragments: str = "sentence",
+    fragments: str | None = None,
 ) -> str:
     """The judge's whole world: question, answers, speeches as shown (never the raw text).
     `evidence` replaces the transcript's verified quotes (a judge that reads them one by one).
     The view is kept on the case (`Case.views`)."""
-    item = case.item
+    item, fragments = case.item, fragments or case.fragments
     parts = []
     if case.sees_context:
         parts.append(f"Passage: {item.context}")
@@ -143,7 +143,7 @@ class Judge(ABC):
 
     def view(self, case: Case, *, labelled: bool) -> str:
         return judge_view(case, labelled=labelled, reads=self.cfg.reads,
-                          attribute=self.cfg.attribute, fragments=case.fragments)  # fmt: skip
+                          attribute=self.cfg.attribute)  # fmt: skip
 
     def as_prompt(self, view: str, instruction: str) -> list[Message] | str:
         if self.cfg.prompt_format == "plain":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+from debate import calls
 from debate.match.judge import softmax
 from debate.match.match import Match
 from debate.match.prompts import LABELS, speaker_label, stated_answer, task_meta
@@ -94,9 +95,11 @@ async def choose_side(m: Match, role: str) -> SideChoice:
     if len(among) == 1:
         choice = SideChoice(role=role, side=among[0], method="remaining")
     elif m.options.choose == "probs":
-        choice = await by_probs(m, role, among)
+        with calls.speaking_as(role):
+            choice = await by_probs(m, role, among)
     else:
-        choice = await by_asking(m, role, among)
+        with calls.speaking_as(role):
+            choice = await by_asking(m, role, among)
     m.transcript.choices.append(choice)
     m.transcript.assignment[role] = choice.side
     return choice

@@ -1,7 +1,7 @@
 """Scoring continuations whose prompts share a beginning, computing each shared part once.
 
 A judge scores its answers as continuations of one prompt, and the judge-aware quote choice
-(`debate/actions.py`) asks for one view per candidate span: those views differ only in the
+(`debate/match/actions.py`) asks for one view per candidate span: those views differ only in the
 evidence near their end. So the prompts of a batch are sorted, and neighbours that share at least
 half of the shorter one form a cluster. A cluster's common beginning (its prefix) is run once;
 its cache is copied to one row per (prompt, continuation), and each row reads what is left of
