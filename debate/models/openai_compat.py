@@ -383,7 +383,7 @@ class OpenAIModel(LanguageModel):
     async def score(self, requests: list[ScoreRequest]) -> list[Score]:
         return list(await asyncio.gather(*(self._score_one(r) for r in requests)))
 
-    async def _score_one(self, r: ScoreRequest) -> Score:
+    async def _score_one(self, r: ScoreRequest, cacheable: bool = True) -> Score:
         """Echoed prompt log-probabilities from /completions (vLLM and llama.cpp support it)."""
         ctx = render_plain(r.prompt)
         body = {
@@ -399,7 +399,7 @@ class OpenAIModel(LanguageModel):
             "/completions",
             body,
             lambda data: echoed_logprobs(data, len(ctx), end),
-            cacheable=True,
+            cacheable=cacheable,
             meta={"role": "judge"},
         )
         if not picked:
@@ -445,7 +445,9 @@ class OpenAIModel(LanguageModel):
                 probe = [Message(role="user", content="Reply with one letter: A or B.")]
                 await self._next_token_one(probe, 2, cacheable=False)
             else:
-                await self._score_one(ScoreRequest(prompt="The sky is", continuation=" blue"))
+                probe = ScoreRequest(prompt="The sky is", continuation=" blue")
+                # the server's own answer: a cached reply would pass without asking it
+                await self._score_one(probe, cacheable=False)
         except Refused as e:
             raise ModelError(f"{e}; {NO_LOGPROBS_HINT}") from None
         self._gives[need] = True
