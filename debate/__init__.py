@@ -1,4 +1,8 @@
-"""debate-harness: AI-safety debate and multi-agent experiments with real language models."""
+"""debate-harness: AI-safety debate and multi-agent experiments with real language models.
+
+From Python: `debate.run(...)`, `debate.tournament(...)`, `debate.evaluate(...)` and their async
+twins (`debate.arun`, ...); see `debate.api`. They load on first use, so `import debate` stays
+light."""
 
 import os
 
@@ -9,3 +13,24 @@ __version__ = "0.1.0"
 # match it (bench/throughput.py). The OpenMP runtime reads this once, when torch loads, so it is
 # set here, before any module of the package imports torch.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+_API = {"arun", "tournament", "atournament", "evaluate", "aevaluate", "RunResult",
+        "TournamentResult", "EvalResult"}  # fmt: skip
+
+
+def __getattr__(name: str):
+    # `debate.run` is the package debate/run/, made callable there; the rest load from
+    # debate.api on first use (PEP 562)
+    if name == "run":
+        import debate.run
+
+        return debate.run
+    if name in _API:
+        from debate import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'debate' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "run", *_API])

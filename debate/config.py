@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -212,7 +214,7 @@ OutFolder = Annotated[str, AfterValidator(printable_path)]
 
 
 class RunConfig(Strict):
-    name: RunName = "default"
+    name: RunName = "run"
     out: OutFolder = "runs"
     seed: int = 0
     max_live: int = Field(32, ge=1, le=100_000, description="matches in flight at once")
@@ -233,6 +235,36 @@ class RunConfig(Strict):
     @property
     def run_dir(self) -> Path:
         return Path(self.out) / self.name
+
+
+# Command-line flags (and the Python API's keywords) that are shorthands for config keys.
+FLAG_KEYS = {
+    "protocol": "protocol.name",
+    "task": "task.name",
+    "n_items": "task.n_items",
+    "rounds": "protocol.rounds",
+    "seed": "seed",
+    "judge": "judge.model",
+    "judge_kind": "judge.kind",
+    "name": "name",
+    "out": "out",
+    "schedule": "schedule.kind",
+    "outcome": "ratings.outcome",
+    "checkpoint": "checkpoint",
+    "max_cost": "max_cost",
+    "max_tokens": "max_tokens",
+    "max_failures": "max_failures",
+}
+
+
+def parse_debater(text: str) -> dict:
+    """`NAME=SPEC` or a bare `SPEC` (then the spec, made path-safe, is the name). Only a plain
+    word before the first `=` is a name: in `openai:m@http://h/v1?concurrency=8` the `=` belongs
+    to the spec's options."""
+    name, sep, spec = text.partition("=")
+    if not sep or any(c in name for c in ":/@?&"):
+        name, spec = text.replace(":", "-").replace("/", "-"), text
+    return {"name": name, "model": spec}
 
 
 # -- tournaments (here so that standings and reports need not import the tournament runner) --
@@ -336,21 +368,29 @@ def read_file(path: Path) -> dict:
     return data
 
 
-def apply_override(data: dict, assignment: str) -> None:
-    """`a.b.c=value` (value parsed as YAML; list items by index, e.g. debaters.0.model=...)."""
+def parse_assignment(assignment: str) -> tuple[str, Any]:
+    """`a.b.c=value` -> ("a.b.c", value), the value read as YAML."""
     key, sep, raw = assignment.partition("=")
     if not sep or not key:
         raise ConfigError(f"--set needs key=value, got {assignment!r}")
+    return key, parse_yaml(raw, f"--set {key}= (values are YAML)") if raw else ""
+
+
+def set_key(data: dict, key: str, value: Any) -> None:
+    """Set the one config key `key` (a dotted path; list items by index, e.g. debaters.0.model)
+    in `data`, leaving every other key as it is. A sub-config that is unset (None) is started
+    empty, so its own defaults fill the rest (debaters.0.preference.kind=letter)."""
     parts = key.split(".")
     if "" in parts:
         raise ConfigError(f"--set {key!r}: a key has no empty parts (write a.b.c=value)")
-    value = parse_yaml(raw, f"--set {key}= (values are YAML)") if raw else ""
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
             node = node[int(part)] if part.isdigit() and int(part) < len(node) else None
         elif isinstance(node, dict):
-            node = node.setdefault(part, {})
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
         else:
             above = ".".join(parts[:i])
             raise ConfigError(f"config key {key!r} does not exist ({above!r} is a single value)")
@@ -365,6 +405,28 @@ def apply_override(data: dict, assignment: str) -> None:
         node[int(parts[-1])] = value
     else:
         node[parts[-1]] = value
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    """`a.b.c=value` (value parsed as YAML; list items by index, e.g. debaters.0.model=...)."""
+    set_key(data, *parse_assignment(assignment))
+
+
+def merge(base: dict, given: dict) -> dict:
+    """`given` laid over `base`: mappings merge key by key, anything else (a value, a list)
+    replaces what `base` held."""
+    out = dict(base)
+    for k, v in given.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def defaults(model: type[BaseModel]) -> dict:
+    """A config class's own defaults, as data (empty for a class with required keys)."""
+    try:
+        return model().model_dump(mode="json")
+    except ValidationError:
+        return {}
 
 
 def validate(model: type[BaseModel], data: dict) -> Any:
@@ -399,12 +461,64 @@ def parse_options(owner: str, key: str, options: type[BaseModel], params: dict) 
         ) from None
 
 
-def load_config(model: type[BaseModel], path: Path | None, overrides: list[str]) -> Any:
-    """The file's values, then each `key=value` override in order (CLI flags become these)."""
-    data = read_file(path) if path is not None else {}
+Override = str | tuple[str, Any]
+
+
+def load_config(
+    model: type[BaseModel], source: Path | BaseModel | None, overrides: list[Override]
+) -> Any:
+    """The command's own defaults (the config class's), then the file's values (or a config
+    object's), then each override in order: `key=value` text (CLI flags become these) or a
+    (key, value) pair. Each changes exactly the key it names; a mapping in a file merges key by
+    key, a list in a file replaces the list. When nothing names `name`, the config is left
+    without it set (`model_fields_set`), and `named` gives it a name of its own."""
+    if isinstance(source, BaseModel):
+        given = source.model_dump(mode="json", exclude_unset=False)
+        if "name" not in source.model_fields_set:
+            given.pop("name", None)
+    else:
+        given = read_file(source) if source is not None else {}
+    data = merge(defaults(model), given)
+    explicit = "name" in given
     for o in overrides:
-        apply_override(data, o)
+        key, value = parse_assignment(o) if isinstance(o, str) else o
+        set_key(data, key, value)
+        explicit = explicit or key == "name"
+    if not explicit:
+        data.pop("name", None)
     return validate(model, data)
+
+
+# Settings that change how fast a run goes or what it may spend, never what it produces: they
+# neither name a run's folder nor make two runs differ.
+SPEED_KEYS = {"max_live", "max_failures", "prices", "max_cost", "max_tokens"}
+
+
+def flatten(d: object, prefix: str = "") -> dict[str, object]:
+    """Nested mappings as one mapping of dotted keys (lists are single values)."""
+    if isinstance(d, dict):
+        out: dict[str, object] = {}
+        for k, v in d.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip("."): d}
+
+
+def named(cfg: BaseModel) -> Any:
+    """A config whose name nobody gave gets one from what it changes: the command's default
+    name (`run`, `tournament`, ...) alone when it changes nothing, else that name and a digest
+    of the keys it sets away from the command's defaults (`run-3f2a9c1d`). The same command
+    again lands in the same folder and resumes; a different one never collides with it."""
+    if "name" in cfg.model_fields_set or "name" not in type(cfg).model_fields:
+        return cfg
+    base, now = flatten(defaults(type(cfg))), flatten(cfg.model_dump(mode="json"))
+    changed = {k: now.get(k) for k in sorted(base.keys() | now.keys())
+               if base.get(k) != now.get(k) and k.split(".")[0] not in SPEED_KEYS | {"name", "out"}}  # fmt: skip
+    name = cfg.name
+    if changed:
+        digest = hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:8]
+        name = f"{name}-{digest}"
+    return cfg.model_copy(update={"name": name})
 
 
 def dump_yaml(cfg: BaseModel) -> str:

@@ -16,13 +16,21 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from debate.config import ConfigError, dump_yaml, one_line, parse_yaml, read_text
+from debate.config import (
+    SPEED_KEYS,
+    ConfigError,
+    dump_yaml,
+    flatten,
+    one_line,
+    parse_yaml,
+    read_text,
+)
 from debate.files import read_lines
 from debate.files import read_text as read_bounded
 from debate.schema import READABLE_VERSIONS, Transcript
 
 # Settings that change how fast a run goes, never what it produces.
-NOT_COMPARED = {"max_live", "max_failures", "prices", "max_cost", "max_tokens"}
+NOT_COMPARED = SPEED_KEYS
 LOCK_NAME = ".lock"
 
 # Locks this process holds, by resolved folder: a process that claims a folder again (a resumed
@@ -34,13 +42,12 @@ class RunFolderError(RuntimeError):
     pass
 
 
-def _flatten(d: object, prefix: str = "") -> dict[str, object]:
-    if isinstance(d, dict):
-        out: dict[str, object] = {}
-        for k, v in d.items():
-            out.update(_flatten(v, f"{prefix}{k}."))
-        return out
-    return {prefix.rstrip("."): d}
+def release_under(path: Path) -> None:
+    """Give up every folder this process holds at or under `path` (a run and its arms): for a
+    long-lived caller, such as a notebook, that is done with the run."""
+    top = Path(path).resolve()
+    for key in [k for k in _held if k == top or top in k.parents]:
+        os.close(_held.pop(key))
 
 
 def _os_error(path: Path, e: OSError) -> RunFolderError:
@@ -77,6 +84,9 @@ class RunFolder:
         self.config_path = self.path / "config.yaml"
         self.transcripts_path = self.path / "transcripts.jsonl"
         self.results_path = self.path / "results.json"
+        # what `claim` made (folders, config.yaml), for `abandon` to take back
+        self._made: list[Path] = []
+        self._wrote_config = False
 
     def existing(self) -> RunFolder:
         """This folder, or a clear error when there is none to read."""
@@ -94,7 +104,9 @@ class RunFolder:
         try:
             if self.path.exists() and not self.path.is_dir():
                 raise RunFolderError(f"cannot use {self.path} as a run folder: it is a file")
+            missing = [p for p in (self.path, *self.path.parents) if not p.exists()]
             self.path.mkdir(parents=True, exist_ok=True)
+            self._made = missing  # deepest first
             lock_path = self.path / LOCK_NAME
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as e:
@@ -140,8 +152,8 @@ class RunFolder:
             # config that no longer validates is compared as written, naming the odd keys
             with contextlib.suppress(ValidationError):
                 raw = type(cfg).model_validate(raw).model_dump(mode="json")
-            old = _flatten(raw)
-            new = _flatten(cfg.model_dump(mode="json"))
+            old = flatten(raw)
+            new = flatten(cfg.model_dump(mode="json"))
             differ = sorted(
                 k
                 for k in old.keys() | new.keys()
@@ -153,7 +165,23 @@ class RunFolder:
                     "use another --out or name"
                 )
             self.read_transcripts()
+        else:
+            self._wrote_config = True
         self._write_atomic(self.config_path, dump_yaml(cfg))
+
+    def abandon(self) -> None:
+        """Take back a claim whose run could not start (a model that does not load, a bad
+        data file): a folder this claim made is removed again, one that was there is left as it
+        was. Nothing is removed once a match has been written."""
+        if self.transcripts_path.exists() or not self._wrote_config:
+            return
+        self.config_path.unlink(missing_ok=True)
+        if self._made:
+            (self.path / LOCK_NAME).unlink(missing_ok=True)
+        self.release()
+        for folder in self._made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only while empty
 
     def refuse_to_overwrite(self, inputs: list[object]) -> None:
         """A run never writes over a file it reads (a data file given as the folder's own

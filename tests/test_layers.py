@@ -20,8 +20,12 @@ LAYERS = [
     ["debate.run"],
     ["debate.suites"],
     ["debate.training"],
-    ["debate.cli"],
+    ["debate.cli", "debate.api"],  # the two ways in: the command line and the Python API
 ]
+# The one sanctioned upward reference: `debate.run(...)`, `debate.arun(...)`, ... are the Python
+# API's, reached from the package's own `__init__` (debate/__init__.py) and from the callable
+# package debate/run/__init__.py, both imported only when called (PEP 562 / a module __call__).
+API_FACADES = {("debate", "debate.api"), ("debate", "debate.run"), ("debate.run", "debate.api")}
 RANK = {folder: rank for rank, folders in enumerate(LAYERS) for folder in folders}
 
 
@@ -70,6 +74,7 @@ def graph() -> dict[str, set[str]]:
                 targets.add(imported)
         # `from debate.x import y` names module debate.x.y when there is one: the package
         # itself is only an edge when something is imported from its __init__
+        targets -= {t for n, t in API_FACADES if n == name}
         edges[name] = {t for t in targets
                        if not any(o.startswith(f"{t}.") for o in targets) or mods[t].name != "__init__.py"}  # fmt: skip
     return edges

@@ -21,8 +21,8 @@ from debate.cli.shared import (
     flags_to_overrides,
     print_usage,
     progress,
-    with_base_url,
-    with_prices,
+    resolve,
+    resume_hint,
 )
 from debate.registry import register
 
@@ -55,7 +55,6 @@ def protocols(
     model_base_url: ModelBaseUrl = None,
 ) -> None:
     """Judge accuracy under naive, expert, consultancy, debate and a compute-matched judge."""
-    from debate.config import load_config
     from debate.suites.protocols import ProtocolSuiteConfig, run_suite
 
     overrides = flags_to_overrides(
@@ -68,9 +67,8 @@ def protocols(
     if arms:
         overrides.append(assignment("arms", [a.strip() for a in arms.split(",")]))
     try:
-        cfg = with_prices(load_config(ProtocolSuiteConfig, config, overrides + list(set_)), price)
-        cfg = with_base_url(cfg, model_base_url)
-        with caching(no_cache), progress("protocols") as report:
+        cfg = resolve(ProtocolSuiteConfig, config, overrides + set_, price, model_base_url)
+        with caching(no_cache), progress("protocols", resume_hint(cfg, "eval protocols")) as report:
             results = run_suite(cfg, lambda arm: lambda k, n: report(arm, k, n))
     except USER_ERRORS as e:
         fail(str(e))
@@ -98,15 +96,14 @@ def truthfulqa(
     out: str | None = typer.Option(None, help="parent folder of run folders (default runs)"),
 ) -> None:
     """TruthfulQA MC1 and MC2 of a model, scored by log-likelihood as lm-eval does."""
-    from debate.config import load_config
     from debate.suites.truthfulqa import TruthfulQAConfig, run_truthfulqa
 
     flags = {"model": model, "path": path, "hub": hub, "n_items": n_items,
              "checkpoint": checkpoint, "name": name, "out": out}  # fmt: skip
     overrides = [assignment(k, v) for k, v in flags.items() if v is not None]
     try:
-        cfg = load_config(TruthfulQAConfig, config, overrides + list(set_))
-        with progress("truthfulqa") as report:
+        cfg = resolve(TruthfulQAConfig, config, overrides + set_)
+        with progress("truthfulqa", resume_hint(cfg, "eval truthfulqa")) as report:
             res = run_truthfulqa(cfg, lambda k, n: report("answers", k, n))
     except USER_ERRORS as e:
         fail(str(e))

@@ -28,10 +28,10 @@ from debate.cli.shared import (
     print_usage,
     progress,
     registered,
-    with_base_url,
-    with_prices,
+    resolve,
+    resume_hint,
 )
-from debate.config import RunConfig, load_config
+from debate.config import RunConfig
 from debate.models import ModelError
 from debate.runfolder import RunFolder, RunFolderError
 
@@ -84,10 +84,12 @@ def run(
     if debater:
         overrides.append("debaters=" + json.dumps([parse_debater(d) for d in debater]))
     try:
-        cfg: RunConfig = with_prices(load_config(RunConfig, config, overrides + list(set_)), price)
-        cfg = with_base_url(cfg, model_base_url)
+        cfg: RunConfig = resolve(RunConfig, config, overrides + set_, price, model_base_url)
         start = time.perf_counter()
-        with caching(no_cache), progress(f"{cfg.protocol.name} debate") as report:
+        with (
+            caching(no_cache),
+            progress(f"{cfg.protocol.name} debate", resume_hint(cfg, "run")) as report,
+        ):
             result = runner.run(cfg, on_progress=lambda k, n: report("matches", k, n))
     except USER_ERRORS as e:
         fail(str(e))
@@ -143,9 +145,13 @@ def tournament(
     if debater:
         overrides.append("debaters=" + json.dumps([parse_debater(d) for d in debater]))
     try:
-        cfg: TournamentConfig = load_config(TournamentConfig, config, overrides + list(set_))
-        cfg = with_base_url(with_prices(cfg, price), model_base_url)
-        with caching(no_cache), progress(f"tournament ({cfg.schedule.kind})") as report:
+        cfg: TournamentConfig = resolve(
+            TournamentConfig, config, overrides + set_, price, model_base_url
+        )
+        with (
+            caching(no_cache),
+            progress(f"tournament ({cfg.schedule.kind})", resume_hint(cfg, "tournament")) as report,
+        ):
             result = run_tournament(cfg, on_progress=lambda k, n: report("matches", k, n))
     except USER_ERRORS as e:
         fail(str(e))
@@ -211,9 +217,15 @@ def train(
     flags = {"policy.model": policy, "update.method": method, "generations": generations,
              "name": name, "out": out}  # fmt: skip
     overrides = [assignment(k, v) for k, v in flags.items() if v is not None]
+    note = ""
+    if method in ("dpo", "grpo"):
+        # the default policy chooses its quotes, which only `choice` trains; an explicit
+        # --set policy.speech=... still comes later and wins
+        overrides.append("policy.speech=free")
+        note = f"--method {method} trains free-text speeches: policy.speech=free\n"
     try:
-        cfg = load_config(TrainConfig, config, overrides + list(set_))
-        with progress("train") as report:
+        cfg = resolve(TrainConfig, config, overrides + set_)
+        with progress("train", note + resume_hint(cfg, "train")) as report:
             records = run_training(cfg, lambda r: console.print(summary_line(r)), report)
     except USER_ERRORS as e:
         fail(str(e))

@@ -21,7 +21,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from debate.config import ConfigError
+from debate.config import FLAG_KEYS, ConfigError, parse_debater  # noqa: F401 (the CLI's name for it)
 from debate.models import ModelError
 from debate.registry import RegistryError, UnknownName, interface
 from debate.run.engine import RunAborted
@@ -67,34 +67,9 @@ def assignment(key: str, value: object) -> str:
 
 def flags_to_overrides(**flags: object) -> list[str]:
     """CLI flags are shorthands for `--set` overrides; None means 'not given'."""
-    keys = {
-        "protocol": "protocol.name",
-        "task": "task.name",
-        "n_items": "task.n_items",
-        "rounds": "protocol.rounds",
-        "seed": "seed",
-        "judge": "judge.model",
-        "judge_kind": "judge.kind",
-        "name": "name",
-        "out": "out",
-        "schedule": "schedule.kind",
-        "outcome": "ratings.outcome",
-        "checkpoint": "checkpoint",
-        "max_cost": "max_cost",
-        "max_tokens": "max_tokens",
-        "max_failures": "max_failures",
-    }
-    return [assignment(keys[k], v) for k, v in flags.items() if v is not None and k in keys]
-
-
-def parse_debater(text: str) -> dict:
-    """`NAME=SPEC` or a bare `SPEC` (then the spec, made path-safe, is the name). Only a plain
-    word before the first `=` is a name: in `openai:m@http://h/v1?concurrency=8` the `=` belongs
-    to the spec's options."""
-    name, sep, spec = text.partition("=")
-    if not sep or any(c in name for c in ":/@?&"):
-        name, spec = text.replace(":", "-").replace("/", "-"), text
-    return {"name": name, "model": spec}
+    return [
+        assignment(FLAG_KEYS[k], v) for k, v in flags.items() if v is not None and k in FLAG_KEYS
+    ]
 
 
 # Options that every command playing matches takes, declared once.
@@ -149,6 +124,28 @@ def with_base_url(cfg, url: str | None):
     return cfg
 
 
+def resolve(model, config, overrides: list[str], prices=None, base_url: str | None = None):
+    """A command's config: its own defaults, the file, the flags and `--set`s (each changing
+    the key it names), `--price` and `--model-base-url`; then named (config.named) when no
+    name was given."""
+    from debate.config import load_config, named
+
+    cfg = load_config(model, config, overrides)
+    if prices:
+        cfg = with_prices(cfg, prices)
+    if base_url:
+        cfg = with_base_url(cfg, base_url)
+    return named(cfg)
+
+
+def resume_hint(cfg, command: str) -> str:
+    """Where a run writes and how to resume it (the same command finds the same folder)."""
+    return (
+        f"run folder {cfg.run_dir} (to resume: the same command, or "
+        f"debate {command} --config {cfg.run_dir}/config.yaml)"
+    )
+
+
 def caching(no_cache: bool):
     """The command's cache setting: a context for the whole command."""
     import contextlib
@@ -167,8 +164,12 @@ def print_usage(result: dict) -> None:
 
 
 @contextmanager
-def progress(title: str) -> Iterator[Callable[[str, int, int | None], None]]:
-    """A rich progress display; yields `report(label, done, total)`, one bar per label."""
+def progress(
+    title: str, header: str | None = None
+) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A rich progress display; yields `report(label, done, total)`, one bar per label. The
+    header (the run folder and how to resume) is printed above the first bar: once the run has
+    claimed its folder, never on a refusal."""
     bars = Progress(
         TextColumn(f"[bold]{title}"),
         TextColumn("{task.description}"),
@@ -182,6 +183,8 @@ def progress(title: str) -> Iterator[Callable[[str, int, int | None], None]]:
 
     def report(label: str, done: int, total: int | None) -> None:
         if label not in ids:
+            if header and not ids:
+                bars.console.print(header, highlight=False, markup=False, soft_wrap=True)
             ids[label] = bars.add_task(label, total=total)
         bars.update(ids[label], completed=done, total=total)
 

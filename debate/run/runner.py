@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from debate import usage
 from debate.config import ConfigError, RunConfig
@@ -59,6 +60,17 @@ def warm_models(specs: set[str]) -> None:
     """Load every model up front: a bad spec fails before any match starts."""
     for s in sorted(specs):
         load_model(s)
+
+
+@contextmanager
+def abandoned_on_failure(folder: RunFolder) -> Iterator[None]:
+    """A run that cannot start (a model that does not load, a bad data file) takes back the
+    folder it just claimed: bad input leaves nothing behind."""
+    try:
+        yield
+    except BaseException:
+        folder.abandon()
+        raise
 
 
 def check_judge_gets(judge: Judge) -> None:
@@ -117,19 +129,22 @@ def run(
     check_agents(cfg, protocol)
     RunFolder(cfg.run_dir).refuse_to_overwrite([cfg.task.params.get("path")])
     judge: Judge = make_judge(cfg.judge)
-    items = load_items(cfg.task.name, cfg.task.n_items, cfg.task.seed, cfg.task.params)
+    # best-of-N debaters' preference judges: a bad kind or spec fails before any match starts
+    preferences = [make_judge(a.preference) for a in cfg.debaters if a.preference]
     models = {a.model for a in lineup(cfg, protocol).values()}
     models |= judge.models()
-    # best-of-N debaters' preference judges: a bad kind or spec fails before any match starts
-    models |= {s for a in cfg.debaters if a.preference for s in make_judge(a.preference).models()}
-    start = time.perf_counter()
-    warm_models(models)  # before the folder is touched: a bad spec leaves nothing behind
-    for j in [judge, *(make_judge(a.preference) for a in cfg.debaters if a.preference)]:
-        check_judge_gets(j)
+    models |= {s for j in preferences for s in j.models()}
     check_budget(cfg, models)
-    load_s = time.perf_counter() - start
     folder = RunFolder(cfg.run_dir)
+    # before any model loads: a folder in use or holding another run is refused at once
     folder.claim(cfg)
+    start = time.perf_counter()
+    with abandoned_on_failure(folder):
+        items = load_items(cfg.task.name, cfg.task.n_items, cfg.task.seed, cfg.task.params)
+        warm_models(models)
+        for j in [judge, *preferences]:
+            check_judge_gets(j)
+    load_s = time.perf_counter() - start
     specs = plan_matches(cfg, items, protocol, lineup(cfg, protocol))
     done = {t.match_id: t for t in folder.read_transcripts()}
     check_judged_by(cfg.run_dir, list(done.values()), judge)

@@ -33,7 +33,13 @@ from debate.match.prompts import STYLES
 from debate.match.protocol import Protocol
 from debate.registry import get
 from debate.run.engine import MatchSpec, plan_matches, play
-from debate.run.runner import check_budget, check_judge_gets, load_items, warm_models
+from debate.run.runner import (
+    abandoned_on_failure,
+    check_budget,
+    check_judge_gets,
+    load_items,
+    warm_models,
+)
 from debate.runfolder import RunFolder
 from debate.schema import Item, Transcript
 from debate.seeds import derive_seed
@@ -129,16 +135,18 @@ def run_tournament(
     check(cfg, protocol)
     RunFolder(cfg.run_dir).refuse_to_overwrite([cfg.task.params.get("path")])
     judge = make_judge(cfg.judge)
-    items = load_items(cfg.task.name, cfg.task.n_items, cfg.task.seed, cfg.task.params)
     models = {a.model for a in cfg.debaters}
     models |= judge.models()
-    start = time.perf_counter()
-    warm_models(models)
-    check_judge_gets(judge)
     check_budget(cfg, models)
     folder = RunFolder(cfg.run_dir)
+    # before any model loads: a folder in use or holding another run is refused at once
     folder.claim(cfg)
-    check_outputs(folder.path)  # a blocked report path fails now, not after every match
+    start = time.perf_counter()
+    with abandoned_on_failure(folder):
+        check_outputs(folder.path)  # a blocked report path fails now, not after every match
+        items = load_items(cfg.task.name, cfg.task.n_items, cfg.task.seed, cfg.task.params)
+        warm_models(models)
+        check_judge_gets(judge)
     done = {t.match_id: t for t in folder.read_transcripts()}
     stats = {"played": 0, "resumed": 0}
 

@@ -98,13 +98,15 @@ def check(cfg: ProtocolSuiteConfig) -> None:
 def run_suite(
     cfg: ProtocolSuiteConfig, on_arm: Callable[[str], Callable[[int, int], None]] | None = None
 ) -> dict:
-    from debate.run.runner import run, warm_models
+    from debate.run.runner import abandoned_on_failure, run, warm_models
 
     check(cfg)
-    # every model before the first arm: a bad spec fails before any arm is played or written
-    warm_models({a.model for a in cfg.debaters} | ({cfg.judge.model} - {""}))
     folder = RunFolder(cfg.run_dir)
+    # before any model loads: a folder in use or holding another run is refused at once
     folder.claim(cfg)
+    # every model before the first arm: a bad spec fails before any arm is played or written
+    with abandoned_on_failure(folder):
+        warm_models({a.model for a in cfg.debaters} | ({cfg.judge.model} - {""}))
     start = time.perf_counter()
     transcripts: dict[str, list[Transcript]] = {}
     order = sorted(cfg.arms, key=lambda a: a == "self-consistency")  # it needs a debate's count

@@ -97,9 +97,14 @@ def mc_scores(lls1: list[float], labels1: list[int], lls2: list[float], labels2:
 def run_truthfulqa(
     cfg: TruthfulQAConfig, on_progress: Callable[[int, int], None] | None = None
 ) -> dict:
-    rows, where = load_rows(cfg.path, cfg.hub, cfg.config, cfg.split)
-    check_columns(rows, cfg.columns, where)
-    model = load_model(cfg.model)
+    from debate.run.runner import abandoned_on_failure
+
+    folder = RunFolder(cfg.run_dir)
+    folder.claim(cfg)  # before any data or model loads: a folder in use is refused at once
+    with abandoned_on_failure(folder):
+        rows, where = load_rows(cfg.path, cfg.hub, cfg.config, cfg.split)
+        check_columns(rows, cfg.columns, where)
+        model = load_model(cfg.model)
     c = cfg.columns
     questions, skipped = [], Counter()
     for i, row in enumerate(rows):
@@ -118,6 +123,7 @@ def run_truthfulqa(
         else:
             questions.append((i, str(column(row, c["question"])), ch1, l1, ch2, l2))
     if not questions:
+        folder.abandon()
         raise ConfigError(f"{where}: no usable TruthfulQA rows ({dict(skipped)})")
     requests = [
         ScoreRequest(prompt=qa_prompt(q, cfg.prompt), continuation=f" {a}")
@@ -151,8 +157,6 @@ def run_truthfulqa(
             for q, a, b, ll in zip(questions, mc1, mc2, per_choice)
         ],
     }
-    folder = RunFolder(cfg.run_dir)
-    folder.claim(cfg)
     folder.write_results(results)
     record_history(cfg, results)
     return results
