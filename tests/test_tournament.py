@@ -135,8 +135,10 @@ def test_bad_tournament_input(tmp_path):
     one_line_error(cli(tmp_path, "--debater", "a=scripted:honest"), "at least two debaters")
     one_line_error(cli(tmp_path, *two, "--schedule", "knockout"), "schedule.kind")
     one_line_error(cli(tmp_path, *two, "--protocol", "consultancy"), "two opposed debaters")
-    assert cli(tmp_path, *two).exit_code == 0
-    one_line_error(cli(tmp_path, *two, "--n-items", "2"), "task.n_items")
+    assert cli(tmp_path, *two, "--name", "t").exit_code == 0
+    # a named folder holding another run is refused; an unnamed run gets a folder of its own
+    one_line_error(cli(tmp_path, *two, "--name", "t", "--n-items", "2"), "task.n_items")
+    assert cli(tmp_path, *two, "--n-items", "2").exit_code == 0
     one_line_error(CliRunner().invoke(app, ["report", str(tmp_path / "nothing")]), "config.yaml")
 
 
