@@ -6,6 +6,7 @@ and a tiny transformers judge: real components, no downloads."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 
@@ -75,6 +76,23 @@ def test_evaluate_and_its_twin_inside_a_running_loop(tmp_path, tiny_model_dir):
     assert set(a.transcripts) == {"naive", "consultancy"}
     assert all(len(ts) == 2 for ts in a.transcripts.values())
     assert set(a.summary["arms"]) == {"naive", "consultancy"}
+
+
+def test_evaluate_truthfulqa_inside_a_running_loop(tmp_path, tiny_model_dir):
+    path = tmp_path / "tqa.jsonl"
+    row = {"question": "Is a tomato a fruit?",
+           "mc1_targets": {"choices": ["Yes.", "No."], "labels": [1, 0]},
+           "mc2_targets": {"choices": ["Yes.", "No."], "labels": [1, 0]}}  # fmt: skip
+    path.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
+    kw = dict(suite="truthfulqa", model=f"hf:{tiny_model_dir}", path=str(path), n_items=1,
+              out=str(tmp_path))  # fmt: skip
+
+    async def notebook():
+        return await debate.aevaluate(**kw), debate.evaluate(**kw)
+
+    a, b = asyncio.run(notebook())
+    assert a.suite == "truthfulqa" and a.config.n_items == 1 and a.transcripts == {}
+    assert a.summary["mc1"]["n"] == 1 and a.summary["mc1"] == b.summary["mc1"]
 
 
 def test_a_config_file_and_a_config_object_with_overrides(tmp_path):

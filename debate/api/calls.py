@@ -89,7 +89,10 @@ def resolve(model: type[BaseModel], config: Config, overrides: dict[str, Any]) -
             key = "debaters"
         elif key == "arms" and isinstance(value, str):
             value = [a.strip() for a in value.split(",") if a.strip()]
-        pairs.append((key if whole else FLAG_KEYS.get(key, key), plain(value)))
+        target = key if whole else FLAG_KEYS.get(key, key)
+        if target.split(".")[0] not in model.model_fields and key in model.model_fields:
+            target = key  # e.g. TruthfulQA's own top-level n_items
+        pairs.append((target, plain(value)))
     return named(load_config(model, source, pairs))
 
 
