@@ -364,6 +364,15 @@ def cache_clear() -> None:
     console.print(f"removed {n} cached replies from {cache_path()}", highlight=False)
 
 
+def _add_output_commands() -> None:
+    from debate.cli import outputs
+
+    outputs.add_to(app)
+
+
+_add_output_commands()
+
+
 def _add_plugin_commands() -> None:
     """Sub-commands that plugins register (`debate eval ...` is one): the core CLI imports no
     suite; each suite's command group registers itself as a `command`."""

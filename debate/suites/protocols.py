@@ -102,7 +102,7 @@ def run_suite(
 
     check(cfg)
     # every model before the first arm: a bad spec fails before any arm is played or written
-    warm_models({a.model for a in cfg.debaters} | ({cfg.judge.model} - {""}))
+    warm_models({a.model for a in cfg.debaters} | make_judge(cfg.judge).models())
     folder = RunFolder(cfg.run_dir)
     folder.claim(cfg)
     start = time.perf_counter()
