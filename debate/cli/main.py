@@ -92,11 +92,13 @@ def run(
     except USER_ERRORS as e:
         fail(str(e))
         return
+    from debate.stats.formatting import unread
+
     acc = result["judge_accuracy"]
     lo, hi = acc["ci95"]
     console.print(
         f"judge accuracy [bold]{acc['value']:.1%}[/bold] (95% CI {lo:.1%}-{hi:.1%}, "
-        f"n={acc['n']}) | {result['played_matches']} played, {result['resumed_matches']} resumed "
+        f"n={acc['n']}{unread(acc)}) | {result['played_matches']} played, {result['resumed_matches']} resumed "
         f"| {time.perf_counter() - start:.1f} s | results in {cfg.run_dir}/results.json"
     )
     for reason, count in result.get("skipped_items", {}).items():

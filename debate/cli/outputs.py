@@ -117,7 +117,7 @@ def rejudge(
 
 
 def print_comparison(results: dict) -> None:
-    from debate.stats.formatting import estimate
+    from debate.stats.formatting import estimate, kappa_text
 
     table = Table(title=f"{results['transcripts']} transcripts")
     for col in ("judge", "accuracy (95% CI)", "unparsed", "P(true answer)"):
@@ -132,14 +132,8 @@ def print_comparison(results: dict) -> None:
     for col in ("judges", "same pick (95% CI)", "Cohen's kappa (95% CI)", "no pick"):
         table.add_column(col)
     for pair, a in results["agreement"].items():
-        k = a["kappa"]
-        kappa = (
-            "-"
-            if k["value"] is None
-            else f"{k['value']:.2f} ({k['ci95'][0]:.2f} to {k['ci95'][1]:.2f})"
-        )
         short = " vs ".join(side.split(" ")[0] for side in pair.split(" vs "))
-        table.add_row(escape(short), estimate(a["rate"]), kappa, str(a["no_pick"]))
+        table.add_row(escape(short), estimate(a["rate"]), kappa_text(a["kappa"]), str(a["no_pick"]))
     console.print(table)
     if results["rebuilt_readings"]:
         console.print(f"{results['rebuilt_readings']} reading(s) had no single recorded view "
