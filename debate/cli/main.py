@@ -273,12 +273,13 @@ def judge(
     run_dir: Path = typer.Argument(..., help="a run folder (or a tournament, eval, training)"),
     name: str = typer.Option("human", help="your name as a judge"),
     limit: int = typer.Option(0, help="matches to judge this session (0 = all left)"),
+    seed: int = typer.Option(0, help="seed of the order the matches come in"),
 ) -> None:
     """Judge the run's matches yourself, from the view its judge model read; resumable."""
     from debate.present.human_judge import judge_run
 
     try:
-        judge_run(run_dir, name, limit, console)
+        judge_run(run_dir, name, limit, console, seed)
     except USER_ERRORS as e:
         fail(str(e))
 

@@ -60,7 +60,8 @@ def transcripts_dataset(groups: dict[str, list[Transcript]]):
     from datasets import Dataset
 
     rows = [row(t, g) for g, ts in groups.items() for t in ts]
-    return Dataset.from_list(rows, features=features())
+    columns = {name: [r[name] for r in rows] for name in features()}  # typed even when empty
+    return Dataset.from_dict(columns, features=features())
 
 
 def write_hf(groups: dict[str, list[Transcript]], preferences: list[dict], out: Path) -> dict:
