@@ -259,3 +259,30 @@ def test_the_human_judges_queue_is_shuffled_by_seed_and_spread_over_debaters(tmp
     assert len(set(items[:4])) == 4  # the four items before any comes again
     assert [x[1].match_id for x in queue(matches, 0)] == [x[1].match_id for x in order]
     assert [x[1].match_id for x in queue(matches, 1)] != [x[1].match_id for x in order]
+
+
+def test_a_panel_judges_in_a_tournament_and_the_eval_report_compares_its_members(tmp_path):
+    from debate.config import TournamentConfig
+    from debate.run.tournament import run_tournament
+    from debate.suites.protocols import ProtocolSuiteConfig, run_suite
+
+    garbage = says(tmp_path, "garbage", "Perhaps.")
+    panel = JudgeConfig(kind="panel", orders="both",
+                        params={"judges": ["oracle", f"verdict:{garbage}"]})  # fmt: skip
+    tour = TournamentConfig(
+        name="t", out=str(tmp_path), judge=panel, task=TaskConfig(n_items=2),
+        debaters=[AgentConfig(name=n, model=f"scripted:{n}") for n in ("honest", "liar")],
+    )  # fmt: skip
+    res = run_tournament(tour)
+    assert res["judge_accuracy"]["rated_games"]["value"] == 1.0
+    cfg = ProtocolSuiteConfig(out=str(tmp_path), name="e", task=TaskConfig(n_items=4),
+                              judge=panel, arms=["naive", "sequential"],
+                              debaters=[AgentConfig(name="honest", model="scripted:honest")])  # fmt: skip
+    results = run_suite(cfg)
+    judges = results["arms"]["sequential"]["judges"]
+    assert list(judges["judges"]) == [results["judge"], "oracle", f"verdict:{garbage}"]
+    assert judges["judges"]["oracle"]["accuracy"]["value"] == 1.0
+    assert judges["judges"][f"verdict:{garbage}"]["unparsed"] == 4
+    assert judges["agreement"][f"{results['judge']} vs oracle"]["rate"]["value"] == 1.0
+    report = (cfg.run_dir / "report.md").read_text()
+    assert "Cohen's kappa" in report and f"| verdict:{garbage} | " in report
