@@ -4,9 +4,10 @@ judge read (`Verdict.views`), without playing any match again.
 Each recorded reading (the answers as given or swapped, the speeches in order or reversed) is
 read again by every new judge, and the readings are pooled as in a live match
 (`debate.match.match.combine`). A judge reads the recorded view, with the answers' labelled list
-put in or taken out as it needs (`debate.match.judge.relabelled`); a reading recorded as several
-texts (a judge that read each quote apart) or not recorded at all (a folder from before views
-were kept) is rebuilt from the transcript's speeches, and counted as rebuilt.
+put in or taken out as it needs (`debate.match.judge.relabelled`; a panel's members kept one
+view labelled and unlabelled, which is one view); a reading recorded as several views (a judge
+that read each quote apart) or none (a folder from before views were kept) is rebuilt from the
+transcript's speeches, and counted as rebuilt.
 
 The run folder's files are never changed: each rejudge writes a new folder `rejudged/N/` (the
 first N free) holding `verdicts.jsonl` (one record per transcript: the recorded verdict and each
@@ -24,7 +25,7 @@ from pathlib import Path
 from pydantic import Field
 
 from debate.config import JudgeConfig, Strict, dump_yaml
-from debate.match.judge import Case, Judge, make_judge
+from debate.match.judge import Case, Judge, make_judge, relabelled
 from debate.match.match import combine, variant
 from debate.present.viewer import group_of, read_file, transcript_files
 from debate.run.engine import gather_limited
@@ -69,7 +70,9 @@ async def rejudge_one(t: Transcript, judge: Judge, fragments: str) -> tuple[Verd
     cases = []
     for v, a in zip(views, asks):
         c = variant(base, *a)
-        c.recorded = v.texts[0] if len(v.texts) == 1 else None
+        # one view, however many labelled and unlabelled copies were kept (a panel's members)
+        texts = {relabelled(x, c.item, labelled=False) for x in v.texts}
+        c.recorded = texts.pop() if len(texts) == 1 else None
         cases.append(c)
     got = list(await asyncio.gather(*(judge.decide(c) for c in cases)))
     verdict = combine(got, asks, orders)
