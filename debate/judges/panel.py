@@ -79,5 +79,8 @@ class PanelJudge(Judge):
             f"{v.judge}: {'unparsed' if not v.parsed else ', '.join(f'{p:.2f}' for p in v.probs)}"
             for v in got
         )
-        return Verdict(probs=probs, judge=self.name, parsed=parsed, raw=picks,
+        # named by what its members' verdicts say they are (a reading a member chose at run
+        # time, such as the cloze judge's, shows)
+        name = f"panel-{self.opts.aggregate}({', '.join(v.judge for v in got)})"
+        return Verdict(probs=probs, judge=name, parsed=parsed, raw=picks,
                        calls=sum(v.calls for v in got), members=got)  # fmt: skip

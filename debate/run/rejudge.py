@@ -103,14 +103,15 @@ def saved(run_dir: Path) -> list[tuple[str, Transcript, str]]:
     return out
 
 
-def labels(judges: list[Judge], recorded: str) -> dict[str, int | tuple[int, int] | None]:
+def labels(first: Rejudged) -> dict[str, int | tuple[int, int] | None]:
     """A short unique label per judge compared: `J0` the recorded judge, `J1`... the new ones,
-    `J1.1`... a panel's members, each followed by the judge's name."""
-    out: dict[str, int | tuple[int, int] | None] = {f"J0 recorded {recorded}": None}
-    for k, judge in enumerate(judges, start=1):
-        out[f"J{k} {judge.name}"] = k - 1
-        for m, member in enumerate(getattr(judge, "members", []), start=1):
-            out[f"J{k}.{m} {member.name}"] = (k - 1, m - 1)
+    `J1.1`... a panel's members, each followed by the name its verdict gives (a cloze judge
+    that reads quotes apart reads a recorded view as one, and says so)."""
+    out: dict[str, int | tuple[int, int] | None] = {f"J0 recorded {first.recorded.judge}": None}
+    for k, verdict in enumerate(first.verdicts, start=1):
+        out[f"J{k} {verdict.judge}"] = k - 1
+        for m, member in enumerate(verdict.members, start=1):
+            out[f"J{k}.{m} {member.judge}"] = (k - 1, m - 1)
     return out
 
 
@@ -159,7 +160,7 @@ def rejudge(
     if on_progress:
         on_progress(0, len(items))
     records = asyncio.run(gather_limited((one(*x) for x in items), MAX_LIVE))
-    results = summarize(records, judges, seed)
+    results = summarize(records, seed)
     out = next_folder(run_dir)
     (out / "config.yaml").write_text(dump_yaml(cfg))
     (out / "verdicts.jsonl").write_text("".join(r.model_dump_json() + "\n" for r in records))
@@ -168,9 +169,8 @@ def rejudge(
     return results
 
 
-def summarize(records: list[Rejudged], judges: list[Judge], seed: int = 0) -> dict:
-    recorded = sorted({r.recorded.judge for r in records})
-    names = labels(judges, " / ".join(recorded))
+def summarize(records: list[Rejudged], seed: int = 0) -> dict:
+    names = labels(records[0])
     truth = [r.true_answer for r in records]
     verdicts: dict[str, list[Verdict]] = {}
     for label, where in names.items():
