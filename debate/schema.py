@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 # 2: transcripts hold every model call (`calls`), the models' descriptions (`models`) and the
 # judge's views as read (`Verdict.views`); version-1 transcripts still load, without them.
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# 3: a panel judge's verdict holds its members' verdicts (`Verdict.members`).
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 class Record(BaseModel):
@@ -170,6 +171,8 @@ class Verdict(BaseModel):
     order_probs: list[list[float]] = Field(default_factory=list)
     wall_s: float = 0.0
     views: list[JudgeView] = Field(default_factory=list)  # what the judge read, as it read it
+    # a panel judge: each member's own verdict (with its views), in the panel's order
+    members: list[Verdict] = Field(default_factory=list)
 
     @property
     def choice(self) -> int | None:

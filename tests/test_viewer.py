@@ -295,12 +295,13 @@ def judge_session(folder: Path):
 def test_human_judge_in_a_real_terminal_resumes_and_scores(runs, tmp_path):
     import pexpect
 
-    from debate.present.human_judge import read_judgments
+    from debate.present.human_judge import matches_of, queue, read_judgments
     from debate.stats.estimates import proportion
 
     folder = tmp_path / "judged"
     shutil.copytree(runs["run"], folder)
-    ts = RunFolder(folder).read_transcripts()
+    # in the order the person is asked (shuffled by the default seed, spread over items)
+    ts = [t for _, t, _ in queue(matches_of(folder), 0)]
     child = judge_session(folder)
     child.expect("0 judged before, 6 to judge now")
     child.expect("your verdict")

@@ -73,11 +73,13 @@ def protocols(
     except USER_ERRORS as e:
         fail(str(e))
         return
+    from debate.stats.formatting import unread
+
     for arm, m in results["arms"].items():
         acc = m["accuracy"]
         console.print(
             f"{arm:>17}: accuracy {acc['value']:.1%} "
-            f"(95% CI {acc['ci95'][0]:.1%}-{acc['ci95'][1]:.1%}, n={acc['n']})"
+            f"(95% CI {acc['ci95'][0]:.1%}-{acc['ci95'][1]:.1%}, n={acc['n']}){unread(acc)}"
         )
     print_usage(results)
     console.print(f"report: {cfg.run_dir / 'report.md'} | {results['wall_s']:.0f} s")

@@ -94,11 +94,13 @@ def run(
     except USER_ERRORS as e:
         fail(str(e))
         return
+    from debate.stats.formatting import unread
+
     acc = result["judge_accuracy"]
     lo, hi = acc["ci95"]
     console.print(
         f"judge accuracy [bold]{acc['value']:.1%}[/bold] (95% CI {lo:.1%}-{hi:.1%}, "
-        f"n={acc['n']}) | {result['played_matches']} played, {result['resumed_matches']} resumed "
+        f"n={acc['n']}{unread(acc)}) | {result['played_matches']} played, {result['resumed_matches']} resumed "
         f"| {time.perf_counter() - start:.1f} s | results in {cfg.run_dir}/results.json"
     )
     for reason, count in result.get("skipped_items", {}).items():
@@ -283,12 +285,13 @@ def judge(
     run_dir: Path = typer.Argument(..., help="a run folder (or a tournament, eval, training)"),
     name: str = typer.Option("human", help="your name as a judge"),
     limit: int = typer.Option(0, help="matches to judge this session (0 = all left)"),
+    seed: int = typer.Option(0, help="seed of the order the matches come in"),
 ) -> None:
     """Judge the run's matches yourself, from the view its judge model read; resumable."""
     from debate.present.human_judge import judge_run
 
     try:
-        judge_run(run_dir, name, limit, console)
+        judge_run(run_dir, name, limit, console, seed)
     except USER_ERRORS as e:
         fail(str(e))
 
@@ -374,6 +377,15 @@ def cache_clear() -> None:
         fail(str(e))
         return
     console.print(f"removed {n} cached replies from {cache_path()}", highlight=False)
+
+
+def _add_output_commands() -> None:
+    from debate.cli import outputs
+
+    outputs.add_to(app)
+
+
+_add_output_commands()
 
 
 def _add_plugin_commands() -> None:

@@ -109,7 +109,7 @@ class ClozeJudge(Judge):
         ]
 
     async def decide(self, case: Case) -> Verdict:
-        if self.apart:
+        if self.apart and case.recorded is None:
             fragments = case.fragments
             evidence = verified_quotes(case.turns, case.item.context, fragments)
             if case.sees_context:  # the passage is read as every one of its sentences quoted
@@ -121,7 +121,9 @@ class ClozeJudge(Judge):
         reqs = self.answer_requests(case, self.view(case, labelled=False))
         scores = await load_model(self.cfg.model).score(reqs)
         # The shared lead cancels out in the softmax; what is left is the answer's likelihood.
-        return Verdict(probs=softmax([s.logprob for s in scores]), judge=self.name, calls=1)
+        # A recorded view (a re-judged case) is one text: it is read together, and named so.
+        name = self.name if case.recorded is None else super().name
+        return Verdict(probs=softmax([s.logprob for s in scores]), judge=name, calls=1)
 
     async def decide_apart(self, case: Case, evidence: list[str]) -> Verdict:
         n = len(case.item.answers)

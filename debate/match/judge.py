@@ -9,13 +9,13 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from debate.config import JudgeConfig, Strict, parse_options
+from debate.config import ConfigError, JudgeConfig, Strict, one_line, parse_options
 from debate.match.prompts import LABELS, render_history
 from debate.models import Message
 from debate.quoted import quoted
-from debate.registry import get, interface
+from debate.registry import get, interface, names
 from debate.schema import Item, Turn, Verdict
 
 
@@ -31,6 +31,9 @@ class Case:
     seed: int = 0
     views: list[str] = field(default_factory=list)
     fragments: str = "sentence"  # how a quoted piece is shown (`evidence.fragments`)
+    # a re-judged case (`debate rejudge`): the view its first judge read, as recorded; a judge
+    # reads it in place of one built from the speeches (labelled or not, as it needs)
+    recorded: str | None = None
 
 
 EVIDENCE_NOTE = (
@@ -80,6 +83,10 @@ def judge_view(
     `evidence` replaces the transcript's verified quotes (a judge that reads them one by one).
     The view is kept on the case (`Case.views`)."""
     item, fragments = case.item, fragments or case.fragments
+    if case.recorded is not None and evidence is None:
+        view = relabelled(case.recorded, item, labelled)
+        case.views.append(view)
+        return view
     parts = []
     if case.sees_context:
         parts.append(f"Passage: {item.context}")
@@ -101,6 +108,20 @@ def judge_view(
     view = "\n\n".join(parts)
     case.views.append(view)
     return view
+
+
+def relabelled(view: str, item: Item, labelled: bool) -> str:
+    """A recorded view with the answers' labelled list ("A: ...") put in or taken out, as the
+    judge reading it needs: the list is the one part a labelled and an unlabelled view of the
+    same case differ by (`judge_view`)."""
+    block = "\n".join(f"{LABELS[i]}: {a}" for i, a in enumerate(item.answers))
+    parts = view.split("\n\n")
+    if labelled and block not in parts:
+        at = next((k + 1 for k, p in enumerate(parts) if p.startswith("Question: ")), 0)
+        parts.insert(at, block)
+    elif not labelled and block in parts:
+        parts.remove(block)
+    return "\n\n".join(parts)
 
 
 def verified_quotes(turns, passage: str, fragments: str = "sentence") -> list[str]:
@@ -159,3 +180,30 @@ interface("judge", lambda obj: isinstance(obj, type) and issubclass(obj, Judge),
 
 def make_judge(cfg: JudgeConfig) -> Judge:
     return get("judge", cfg.kind)(cfg)
+
+
+# what a judge named on the command line or in a panel takes from the config around it
+READING_KEYS = ("prompt_format", "reads", "attribute", "temperature")
+
+
+def judge_config(spec: str | dict, base: JudgeConfig | None = None) -> JudgeConfig:
+    """A judge named in one string or mapping: `KIND:MODEL` (`letter:smollm2`,
+    `verdict:openai/gpt-4o`), a bare `KIND` (the model is smollm2), or a mapping of judge keys
+    (`{kind: panel, params: {...}}`). Reading settings it does not give are the base's."""
+    inherited = {k: getattr(base, k) for k in READING_KEYS} if base is not None else {}
+    if isinstance(spec, dict):
+        data = {**inherited, **spec}
+    elif isinstance(spec, str) and spec.strip():
+        kind, _, model = spec.strip().partition(":")
+        data = {**inherited, "kind": kind, **({"model": model} if model else {})}
+    else:
+        raise ConfigError(f"a judge is KIND:MODEL or a mapping of judge keys, not {spec!r}")
+    if data.get("kind", "cloze") not in names("judge"):
+        raise ConfigError(
+            f"unknown judge kind {data.get('kind')!r} in {spec!r}; choose from: "
+            f"{', '.join(names('judge'))}"
+        )
+    try:
+        return JudgeConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"judge {spec!r}: {one_line(e)}") from None

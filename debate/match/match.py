@@ -260,20 +260,7 @@ class Match:
         cases = [variant(case, *a) for a in asks]
         with usage.acting_as("judge"), calls.speaking_as(calls.role_within(JUDGE)):
             got = await asyncio.gather(*(self.judge.decide(c) for c in cases))
-        if len(got) == 1:
-            verdict = got[0]
-        else:
-            # each verdict back in the original answer order, then averaged per order
-            probs = [v.probs[::-1] if a[0] else v.probs for v, a in zip(got, asks)]
-            by_order = [mean_probs([p for p, a in zip(probs, asks) if a[0] == o]) for o in orders]
-            verdict = Verdict(
-                probs=mean_probs(by_order),
-                judge=got[0].judge,
-                parsed=all(v.parsed for v in got),
-                raw=got[0].raw,
-                calls=sum(v.calls for v in got),
-                order_probs=by_order if len(orders) > 1 else [],
-            )
+        verdict = combine(got, asks, orders)
         verdict.views = [
             JudgeView(swapped=swap, reversed=rev, sample=k, answers=c.item.answers, texts=c.views)
             for (swap, rev, k), c in zip(asks, cases)
@@ -281,6 +268,35 @@ class Match:
         verdict.wall_s = round_s(time.perf_counter() - start)
         self.transcript.verdict = verdict
         return verdict
+
+
+def combine(got: list[Verdict], asks: list[tuple[bool, bool, int]], orders: list[bool]) -> Verdict:
+    """One verdict from the judge's readings (`asks`: swapped, reversed, sample): each put back
+    in the original answer order, averaged per answer order, then over the orders. A panel's
+    members are combined the same way, each keeping its views marked by reading."""
+    if len(got) == 1:
+        return got[0]
+    probs = [v.probs[::-1] if a[0] else v.probs for v, a in zip(got, asks)]
+    by_order = [mean_probs([p for p, a in zip(probs, asks) if a[0] == o]) for o in orders]
+    verdict = Verdict(
+        probs=mean_probs(by_order),
+        judge=got[0].judge,
+        parsed=all(v.parsed for v in got),
+        raw=got[0].raw,
+        calls=sum(v.calls for v in got),
+        order_probs=by_order if len(orders) > 1 else [],
+    )
+    n = len(got[0].members)
+    if n and all(len(v.members) == n for v in got):
+        for k in range(n):
+            member = combine([v.members[k] for v in got], asks, orders)
+            member.views = [
+                view.model_copy(update={"swapped": a[0], "reversed": a[1], "sample": a[2]})
+                for v, a in zip(got, asks)
+                for view in v.members[k].views
+            ]
+            verdict.members.append(member)
+    return verdict
 
 
 def variant(case: Case, swap: bool, reverse: bool, sample: int) -> Case:

@@ -11,8 +11,10 @@ match would teach which debater to trust.
 from __future__ import annotations
 
 import os
+import random
 import re
 import time
+from collections import Counter
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -138,21 +140,63 @@ def ask(console: Console, n_answers: int) -> list[float] | str | None:
         console.print(f"[yellow]cannot read {text.strip()!r}: give {labels}, or numbers[/yellow]")
 
 
-def judge_run(run_dir: Path, name: str, limit: int, console: Console) -> list[HumanJudgment]:
-    run_dir = Path(run_dir)
+def matches_of(run_dir: Path) -> list[tuple[str, Transcript, str]]:
+    """(group, transcript, what its judge read) of every finished match under the folder, in
+    file order."""
     files = transcript_files(run_dir) if run_dir.is_dir() else []
     if not files:
         raise RunFolderError(f"no transcripts in {run_dir}")
-    path = run_dir / FILE
-    records = read_judgments(path)
-    done = {(r.folder, r.match_id) for r in records if r.judge == name}
-    todo = []
+    matches = []
     for file in files:
         config = file.parent / "config.yaml"
         reads = reads_of(config if config.exists() else run_dir / "config.yaml")
         group = group_of(run_dir, file)
-        todo += [(group, t, reads) for t in read_file(file) if (group, t.match_id) not in done]
-    todo = [x for x in todo if not x[1].error][: limit or None]
+        matches += [(group, t, reads) for t in read_file(file) if not t.error]
+    return matches
+
+
+def lineup(t: Transcript) -> tuple[str, ...]:
+    """Who played: the debaters' names (one for a self-play game)."""
+    return tuple(sorted(set(t.agents.values())))
+
+
+def queue(
+    matches: list[tuple[str, Transcript, str]], seed: int
+) -> list[tuple[str, Transcript, str]]:
+    """The order a person judges in: shuffled by `seed`, then dealt round the lineups (each pair
+    of debaters, each self-play debater, in turn), each lineup giving the match of the item judged
+    least so far (not the one just judged, where it can). A short session then sees every
+    lineup and different items, not one item twice running with the answers swapped; the order is the same in every session, so a
+    resumed one goes on where the last stopped."""
+    order = list(matches)
+    random.Random(seed).shuffle(order)
+    by: dict[tuple[str, ...], list] = {}
+    for x in order:
+        by.setdefault(lineup(x[1]), []).append(x)
+    seen: Counter[str] = Counter()
+    out: list[tuple[str, Transcript, str]] = []
+    while len(out) < len(order):
+        for rest in by.values():
+            if rest:
+                last = out[-1][1].item.id if out else None
+                k = min(range(len(rest)), key=lambda i: (rest[i][1].item.id == last,
+                                                         seen[rest[i][1].item.id], i))  # fmt: skip
+                x = rest.pop(k)
+                seen[x[1].item.id] += 1
+                out.append(x)
+    return out
+
+
+def judge_run(
+    run_dir: Path, name: str, limit: int, console: Console, seed: int = 0
+) -> list[HumanJudgment]:
+    run_dir = Path(run_dir)
+    matches = matches_of(run_dir)
+    path = run_dir / FILE
+    records = read_judgments(path)
+    done = {(r.folder, r.match_id) for r in records if r.judge == name}
+    todo = [x for x in queue(matches, seed) if (x[0], x[1].match_id) not in done]
+    todo = todo[: limit or None]
     console.print(f"{len(done)} judged before, {len(todo)} to judge now; answers go to {path}")
     for k, (group, t, reads) in enumerate(todo, start=1):
         console.rule(f"match {k} of {len(todo)}", style="dim")

@@ -45,5 +45,6 @@ def print_transcript(console: Console, t: Transcript, raw: bool = False) -> None
         )
     if t.verdict:
         probs = ", ".join(f"{safe(a)}: {p:.2f}" for a, p in zip(item.answers, t.verdict.probs))
-        mark = "[green]correct[/green]" if t.judge_correct else "[red]wrong[/red]"
+        mark = ("[yellow]unparsed[/yellow]" if not t.verdict.parsed else
+                "[green]correct[/green]" if t.judge_correct else "[red]wrong[/red]")  # fmt: skip
         console.print(f"[bold]verdict[/bold] ({safe(t.verdict.judge)}): {probs} -> {mark}")

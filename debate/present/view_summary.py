@@ -62,14 +62,8 @@ def run_section(results: dict, group: str) -> dict:
                 "judge right",
                 link(f"{round((acc['value'] or 0) * acc['n'])}", group=group, judge="correct"),
             ],
-            [
-                "judge wrong",
-                link(
-                    f"{acc['n'] - round((acc['value'] or 0) * acc['n'])}",
-                    group=group,
-                    judge="wrong",
-                ),
-            ],
+            ["judge wrong", link(_wrong(acc), group=group, judge="wrong")],
+            ["verdicts unparsed", link(str(acc.get("unparsed", 0)), group=group, judge="unparsed")],
         ],  # fmt: skip
         "tables": [
             {"columns": ["debater", "wins arguing true", "wins arguing false"], "rows": rows}
@@ -106,6 +100,10 @@ def tournament_section(results: dict) -> dict:
             ["judge accuracy in self-play", link(pct(ja["self_play"]), self="1")],
             ["judge accuracy in rated games", link(pct(ja["rated_games"]), self="0")],
             ["judge wrong in self-play", link(_wrong(ja["self_play"]), self="1", judge="wrong")],
+            [
+                "verdicts unparsed in self-play",
+                link(str(ja["self_play"].get("unparsed", 0)), self="1", judge="unparsed"),
+            ],
             ["first speaker's win rate", pct(results["first_speaker_win_rate"])],
         ],
         "tables": [
@@ -133,7 +131,10 @@ def tournament_section(results: dict) -> dict:
 
 
 def _wrong(p: dict) -> str:
-    return "-" if p["value"] is None else str(p["n"] - round(p["value"] * p["n"]))
+    """Verdicts that picked a wrong answer: not the correct ones, nor the unread ones."""
+    if p["value"] is None:
+        return "-"
+    return str(p["n"] - round(p["value"] * p["n"]) - p.get("unparsed", 0))
 
 
 def eval_section(results: dict) -> dict:

@@ -167,8 +167,19 @@ def match_data(group: str, t: Transcript) -> dict:
             "parsed": v.parsed,
             "calls": v.calls,
             "wall_s": v.wall_s,
+            "members": [
+                {"judge": m.judge, "probs": m.probs, "parsed": m.parsed} for m in v.members
+            ],
         },  # fmt: skip
         "judge_correct": t.judge_correct if v else None,
+        # an unread verdict is no pick, neither right nor wrong: shown as such
+        "outcome": "none"
+        if v is None
+        else "unparsed"
+        if not v.parsed
+        else "correct"
+        if t.judge_correct
+        else "wrong",
         "p_correct": t.p_correct if v else None,
         "quotes": [
             sum(q.verified for u in t.turns for q in u.quotes),

@@ -75,7 +75,9 @@ def abandoned_on_failure(folder: RunFolder) -> Iterator[None]:
 
 def check_judge_gets(judge: Judge) -> None:
     """A judge that reads log-probabilities fails here, before any match, if its model's server
-    gives none (one request asks)."""
+    gives none (one request asks). A panel's members are checked each."""
+    for member in getattr(judge, "members", []):
+        check_judge_gets(member)
     if judge.needs:
         asyncio.run(load_model(judge.cfg.model).check_gives(judge.needs))
 

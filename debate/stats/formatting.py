@@ -10,12 +10,19 @@ def zeroed(fraction: float, decimals: int) -> float:
     return 0.0 if abs(fraction) < 0.5 * 10 ** -(decimals + 2) else fraction
 
 
+def unread(m: dict) -> str:
+    """ ", 40 of 40 verdicts unparsed" for an accuracy that counts unread verdicts (they count as
+    not correct, so the number alone would read as a judge that was wrong); "" otherwise."""
+    n = m.get("unparsed") or 0
+    return f", {n} of {m.get('verdicts', m.get('n'))} verdicts unparsed" if n else ""
+
+
 def pct(p: dict) -> str:
     """A rate with its interval in whole percent, "71% (65-78%)"."""
     if p["value"] is None:
-        return "-"
+        return "-" + unread(p)
     value, lo, hi = (zeroed(x, 0) for x in (p["value"], *p["ci95"]))
-    return f"{value:.0%} ({lo:.0%}-{hi:.0%})"
+    return f"{value:.0%} ({lo:.0%}-{hi:.0%}){unread(p)}"
 
 
 def percent(fraction: float, signed: bool = False) -> str:
@@ -28,9 +35,10 @@ def percent(fraction: float, signed: bool = False) -> str:
 def estimate(m: dict | None, signed: bool = False) -> str:
     """A statistic with its 95% interval, "71.5% (65.0% to 78.0%)"; "-" when there is none."""
     if not m or m["value"] is None:
-        return "-"
+        return "-" + (unread(m) if m else "")
     lo, hi = m["ci95"]
-    return f"{percent(m['value'], signed)} ({percent(lo, signed)} to {percent(hi, signed)})"
+    interval = f"({percent(lo, signed)} to {percent(hi, signed)})"
+    return f"{percent(m['value'], signed)} {interval}{unread(m)}"
 
 
 def signed_pct(d: dict) -> str:
@@ -54,3 +62,10 @@ def sign_p(d: dict) -> str:
 def share(fraction: float | None) -> str:
     """A share in whole percent, "62%"; "-" where there is none."""
     return "-" if fraction is None else f"{zeroed(fraction, 0):.0%}"
+
+
+def kappa_text(k: dict) -> str:
+    """Cohen's kappa with its interval, "0.55 (0.12 to 0.91)"; "-" where it is undefined."""
+    if k["value"] is None:
+        return "-"
+    return f"{k['value']:.2f} ({k['ci95'][0]:.2f} to {k['ci95'][1]:.2f})"

@@ -42,8 +42,17 @@ def side_rates(wins: dict[str, list[bool]]) -> dict:
     }
 
 
+def unparsed(transcripts: list[Transcript]) -> dict:
+    """How many of the judged transcripts' verdicts could not be read, out of how many: kept on
+    every accuracy (an unread verdict counts as not correct), so that a judge whose replies
+    were never read is never shown as merely inaccurate (`debate.stats.formatting`)."""
+    judged = [t for t in transcripts if t.verdict is not None]
+    return {"unparsed": sum(not t.verdict.parsed for t in judged), "verdicts": len(judged)}
+
+
 def judge_accuracy(transcripts: list[Transcript]) -> dict:
-    return proportion([t.judge_correct for t in transcripts if t.verdict is not None])
+    judged = [t for t in transcripts if t.verdict is not None]
+    return {**proportion([t.judge_correct for t in judged]), **unparsed(judged)}
 
 
 def side_score(t: Transcript, role: str, outcome: str = "hard") -> float:

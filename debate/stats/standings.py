@@ -8,7 +8,7 @@ from collections import defaultdict
 from debate.config import TournamentConfig
 from debate.schema import Transcript
 from debate.stats.estimates import proportion
-from debate.stats.outcomes import side_rates, side_score, won
+from debate.stats.outcomes import judge_accuracy, side_rates, side_score, won
 from debate.stats.ratings import Game, fit
 
 
@@ -54,7 +54,7 @@ def standings(
         )
     }
     wins: dict[str, dict[str, list[bool]]] = defaultdict(lambda: {"true": [], "false": []})
-    self_play: dict[str, list[bool]] = defaultdict(list)
+    self_play: dict[str, list[Transcript]] = defaultdict(list)
     pair: dict[tuple[str, str], list[float]] = defaultdict(list)
     first_won: list[bool] = []
     verified: dict[str, list[bool]] = defaultdict(list)
@@ -62,7 +62,7 @@ def standings(
         for turn in t.turns:
             verified[turn.agent] += [q.verified for q in turn.quotes]
         if is_self_play(t):
-            self_play[next(iter(t.agents.values()))].append(t.judge_correct)
+            self_play[next(iter(t.agents.values()))].append(t)
             continue
         roles = list(t.assignment)
         first_won.append(won(t, roles[0]))
@@ -85,7 +85,7 @@ def standings(
                 "dishonest_elo": sided[f"{r.name}:false"].elo,
                 "dishonest_elo_ci95": list(sided[f"{r.name}:false"].ci95),
                 **side_rates(wins[r.name]),
-                "self_play_judge_accuracy": proportion(self_play[r.name]),
+                "self_play_judge_accuracy": judge_accuracy(self_play[r.name]),
                 "quotes_verified": proportion(verified[r.name]),
             }
         )
@@ -100,8 +100,8 @@ def standings(
             a: {b: sum(v) / len(v) for (x, b), v in sorted(pair.items()) if x == a} for a in names
         },
         "judge_accuracy": {
-            "self_play": proportion([t.judge_correct for t in sp]),
-            "rated_games": proportion([t.judge_correct for t in rated]),
+            "self_play": judge_accuracy(sp),
+            "rated_games": judge_accuracy(rated),
         },
         "first_speaker_win_rate": proportion(first_won),
     }

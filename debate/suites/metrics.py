@@ -9,6 +9,7 @@ import numpy as np
 
 from debate.registry import register
 from debate.schema import Transcript, Verdict
+from debate.stats.agreement import compare_judges, panel_members
 from debate.stats.estimates import boot_mean, proportion, sign_test
 from debate.stats.outcomes import side_rates, side_wins
 
@@ -116,3 +117,16 @@ def calibration(transcripts: list[Transcript], bins: int = 10) -> dict:
                  "n": int(mask.sum())}
             )  # fmt: skip
     return {"brier": float(np.mean((1 - p_true) ** 2)), "ece": float(ece), "curve": curve}
+
+
+@register("metric", "judges")
+def judges(transcripts: list[Transcript]) -> dict | None:
+    """A panel judge's members compared on the arm's verdicts: each member's accuracy and
+    unread verdicts, the panel's, and every pair's agreement (`debate.stats.agreement`). None
+    for a judge that is not a panel."""
+    judged = sorted((t for t in transcripts if t.verdict is not None), key=lambda t: t.match_id)
+    members = panel_members([t.verdict for t in judged])
+    if not members:
+        return None
+    verdicts = {judged[0].verdict.judge: [t.verdict for t in judged], **members}
+    return compare_judges(verdicts, [t.item.correct for t in judged])

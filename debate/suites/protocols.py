@@ -34,7 +34,8 @@ from debate.registry import entries, get, names
 from debate.runfolder import RunFolder
 from debate.schema import Transcript
 from debate.stats.estimates import boot_mean
-from debate.stats.formatting import estimate, percent, share, sign_p
+from debate.stats.formatting import estimate, kappa_text, percent, share, sign_p
+from debate.stats.outcomes import unparsed
 from debate.suites.metrics import (
     order_correct,
     paired_difference,
@@ -106,7 +107,7 @@ def run_suite(
     folder.claim(cfg)
     # every model before the first arm: a bad spec fails before any arm is played or written
     with abandoned_on_failure(folder):
-        warm_models({a.model for a in cfg.debaters} | ({cfg.judge.model} - {""}))
+        warm_models({a.model for a in cfg.debaters} | make_judge(cfg.judge).models())
     start = time.perf_counter()
     transcripts: dict[str, list[Transcript]] = {}
     order = sorted(cfg.arms, key=lambda a: a == "self-consistency")  # it needs a debate's count
@@ -167,7 +168,7 @@ def summarize(cfg: ProtocolSuiteConfig, transcripts: dict[str, list[Transcript]]
     for arm in cfg.arms:
         ts = sorted(transcripts[arm], key=lambda t: t.match_id)  # sums in one order, every run
         arms[arm] = {
-            "accuracy": boot_mean(list(correct[arm].values()), cfg.seed),
+            "accuracy": {**boot_mean(list(correct[arm].values()), cfg.seed), **unparsed(ts)},
             "mean_p_correct": boot_mean(list(per_item(ts, lambda t: t.p_correct).values())),
             "judge_calls_per_match": sum(t.verdict.calls for t in ts) / max(1, len(ts)),
             "matches": len(ts),
@@ -226,10 +227,30 @@ def markdown(cfg: ProtocolSuiteConfig, results: dict) -> str:
     for k, d in results["paired_differences"].items():
         lines.append(f"| {k} | {estimate(d, True)} | {sign_p(d)} |")
     lines += open_markdown(results)
+    lines += judges_markdown(results)
     lines += ["", "![reliability](plots/reliability.png)", ""]
     if results.get("usage"):
         lines.append(usage_markdown(results["usage"]))
     return "\n".join(lines)
+
+
+def judges_markdown(results: dict) -> list[str]:
+    """A panel judge's members compared, per arm: each one's accuracy over verdicts (unread
+    ones counted), and how often two pick alike, raw and as Cohen's kappa."""
+    lines = []
+    for arm, m in results["arms"].items():
+        j = m.get("judges")
+        if not j:
+            continue
+        lines += ["", f"| {arm}: judge | accuracy over verdicts (Wilson 95% CI) | unparsed |",
+                  "| --- | --- | --- |"]  # fmt: skip
+        lines += [f"| {name} | {estimate(s['accuracy'])} | {s['unparsed']} of {s['n']} |"
+                  for name, s in j["judges"].items()]  # fmt: skip
+        lines += ["", f"| {arm}: judges | same pick (Wilson 95% CI) | Cohen's kappa "
+                  "(bootstrap 95% CI) | no pick |", "| --- | --- | --- | --- |"]  # fmt: skip
+        lines += [f"| {pair} | {estimate(a['rate'])} | {kappa_text(a['kappa'])} | {a['no_pick']} |"
+                  for pair, a in j["agreement"].items()]  # fmt: skip
+    return lines
 
 
 def open_markdown(results: dict) -> list[str]:

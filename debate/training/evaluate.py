@@ -13,7 +13,7 @@ from debate.run.runner import run
 from debate.runfolder import RunFolder
 from debate.schema import Transcript
 from debate.stats.estimates import boot_mean
-from debate.stats.outcomes import side_rates, side_score, side_wins
+from debate.stats.outcomes import side_rates, side_score, side_wins, unparsed
 from debate.stats.ratings import Game, fit
 from debate.suites.choices import choice_stats
 from debate.suites.metrics import paired_difference, per_item
@@ -108,7 +108,7 @@ def correct_by_item(transcripts: list[Transcript]) -> dict[str, float]:
 
 
 def item_accuracy(transcripts: list[Transcript]) -> dict:
-    return boot_mean(list(correct_by_item(transcripts).values()))
+    return {**boot_mean(list(correct_by_item(transcripts).values())), **unparsed(transcripts)}
 
 
 def paired_change(evals: Path, now: dict[str, list[Transcript]], generation: int) -> dict:

@@ -30,7 +30,7 @@ from debate.run.runner import check_judged_by, load_items
 from debate.runfolder import RunFolder
 from debate.schema import Record, Transcript, names_answer
 from debate.seeds import derive_seed
-from debate.stats.formatting import estimate, percent, share
+from debate.stats.formatting import estimate, percent, share, unread
 from debate.training import rollouts
 from debate.training.config import TrainConfig
 from debate.training.evaluate import Report, anchor_ratings, evaluate, no_report
@@ -334,7 +334,7 @@ def summary_line(r: GenerationRecord) -> str:
     parts = [
         f"gen {r.generation}",
         f"self-play acc {estimate(acc)}",
-        f"consultancy acc {cons['value']:.1%}",
+        f"consultancy acc {cons['value']:.1%}{unread(cons)}",
         f"honest adv {'-' if adv['value'] is None else percent(adv['value'], signed=True)}",
         f"Elo {elo:.0f}" if elo is not None else "",
     ]

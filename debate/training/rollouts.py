@@ -255,3 +255,49 @@ __all__ = [
     "stems",
     "finish_debates",
 ]
+
+
+def branch_prompt(t: Transcript, role: str) -> tuple[str, str] | None:
+    """The text `role`'s first speech continued (what a local model was sent, or the request's
+    prompt rendered as plain text) and the prefill it began with, read from the call record."""
+    from debate.models.base import Message, render_plain
+
+    call = next((c for c in t.calls if c.role == role and c.kind == "generate"), None)
+    if call is None:
+        return None
+    messages = call.prompt
+    if not isinstance(messages, str):
+        messages = [
+            Message(role=m.get("role", "user"), content=m.get("content", "")) for m in messages
+        ]
+    prompt = call.sent or render_plain(messages)
+    return prompt, call.prefill
+
+
+def saved_groups(transcripts: list[Transcript]) -> list[Group]:
+    """Branched rollouts read back from a run's `rollouts/` files: the forks of a match share
+    its id; where they part (the first speech whose text differs) is the branch point, whose
+    speaker's reward is the judge's probability for its answer. Forks with no recorded prompt
+    (a folder from before calls were recorded) or whose prompts differ make no group."""
+    by: dict[str, list[Transcript]] = {}
+    for t in transcripts:
+        if t.verdict is not None and not t.error:
+            by.setdefault(t.match_id, []).append(t)
+    groups = []
+    for forks in by.values():
+        if len(forks) < 2:
+            continue
+        k = next((i for i in range(min(len(f.turns) for f in forks))
+                  if len({f.turns[i].text for f in forks}) > 1), None)  # fmt: skip
+        if k is None:
+            continue
+        role = forks[0].turns[k].speaker
+        prompts = [branch_prompt(f, role) for f in forks]
+        if any(p is None for p in prompts) or len({p[0] for p in prompts}) > 1:
+            continue
+        group = Group(role=role)
+        for f, (prompt, prefill) in zip(forks, prompts):
+            reward = f.verdict.probs[f.assignment[role]] if role in f.assignment else 0.0
+            group.branches.append(Branch(prompt, f.turns[k].text.removeprefix(prefill), reward, f))
+        groups.append(group)
+    return groups

@@ -70,7 +70,7 @@ function drawFilters() {
     options("debater", "debater", agents),
     options("opponent", "opponent", agents),
     options("side", "side", [["true", "argues the true answer"], ["false", "argues the false answer"]]),
-    options("judge", "judge", [["correct", "correct"], ["wrong", "wrong"], ["none", "no verdict"]]),
+    options("judge", "judge", [["correct", "correct"], ["wrong", "wrong"], ["unparsed", "verdict unparsed"], ["none", "no verdict"]]),
     options("self", "games", [["1", "self-play"], ["0", "two debaters"]]),
     options("item", "item", uniq(m.map((x) => x.item))),
     el("label", {}, "text ", search),
@@ -91,8 +91,7 @@ function keep(x, f) {
   if (f.item && x.item !== f.item) return false;
   if (f.self && String(Number(x.self_play)) !== f.self) return false;
   if (f.judge) {
-    const j = x.judge_correct === null ? "none" : x.judge_correct ? "correct" : "wrong";
-    if (j !== f.judge) return false;
+    if (x.outcome !== f.judge) return false;
   }
   if (f.debater && !x.agents.includes(f.debater)) return false;
   if (f.opponent) {
@@ -107,14 +106,20 @@ function keep(x, f) {
   return true;
 }
 
+// the judge's outcome: an unread verdict is no pick, marked as such (never "wrong")
+function outcomeMark(x, right, wrong) {
+  if (x.outcome === "unparsed") return el("span", { class: "muted" }, "? unparsed");
+  return el("span", { class: x.judge_correct ? "ok" : "bad" }, x.judge_correct ? right : wrong);
+}
+
 function drawList(f) {
   const body = $("matches").tBodies[0];
   body.replaceChildren();
   const shown = DATA.matches.filter((x) => keep(x, f));
   for (const x of shown) {
     const players = x.players.map((p) => `${p.agent} (${x.answers[p.side]}${p.side === x.correct ? ", true" : ""})`).join(" vs ") || "-";
-    const j = x.judge_correct === null ? el("span", { class: "muted" }, x.status === "error" ? "error" : "-")
-      : el("span", { class: x.judge_correct ? "ok" : "bad" }, x.judge_correct ? "✓ correct" : "✗ wrong");
+    const j = x.outcome === "none" ? el("span", { class: "muted" }, x.status === "error" ? "error" : "-")
+      : outcomeMark(x, "✓ correct", "✗ wrong");
     const tr = el("tr", { class: "row", "data-key": x.key },
       el("td", {}, x.group), el("td", {}, x.item), el("td", {}, x.question), el("td", {}, players),
       el("td", {}, pctText(x.p_correct)), el("td", {}, j),
@@ -195,11 +200,14 @@ function drawTranscript(x) {
   const v = x.verdict;
   if (v) {
     const head = el("h3", {}, `Verdict by ${v.judge}: `,
-      el("span", { class: x.judge_correct ? "ok" : "bad" }, x.judge_correct ? "correct" : "wrong"));
+      outcomeMark(x, "correct", "wrong"));
     t.append(head, bars(x.answers, v.probs, x.correct, v.order_probs.length ? "mean of both answer orders" : "probability per answer"));
     if (v.order_probs.length === 2) {
       t.append(bars(x.answers, v.order_probs[0], x.correct, "answers as given"),
         bars(x.answers, v.order_probs[1], x.correct, "answers swapped (shown in the given order)"));
+    }
+    for (const m of v.members || []) {
+      t.append(bars(x.answers, m.probs, x.correct, `panel member ${m.judge}${m.parsed ? "" : " (verdict unparsed)"}`));
     }
     if (v.raw) t.append(el("div", { class: "speech judge-q" }, el("div", { class: "head" }, "Judge's reasoning"), el("div", { class: "body" }, v.raw)));
     t.append(el("div", { class: "muted" }, `${v.calls} judge call(s), ${v.wall_s.toFixed(3)} s${v.parsed ? "" : ", verdict not parsed"}`));

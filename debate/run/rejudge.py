@@ -1,0 +1,189 @@
+"""`debate rejudge`: saved transcripts judged again by other judges, from the views their first
+judge read (`Verdict.views`), without playing any match again.
+
+Each recorded reading (the answers as given or swapped, the speeches in order or reversed) is
+read again by every new judge, and the readings are pooled as in a live match
+(`debate.match.match.combine`). A judge reads the recorded view, with the answers' labelled list
+put in or taken out as it needs (`debate.match.judge.relabelled`; a panel's members kept one
+view labelled and unlabelled, which is one view); a reading recorded as several views (a judge
+that read each quote apart) or none (a folder from before views were kept) is rebuilt from the
+transcript's speeches, and counted as rebuilt.
+
+The run folder's files are never changed: each rejudge writes a new folder `rejudged/N/` (the
+first N free) holding `verdicts.jsonl` (one record per transcript: the recorded verdict and each
+new judge's), `config.yaml` (the judges) and `results.json` (each judge's accuracy and unread
+verdicts, a panel's members too, and every pair's agreement).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import Field
+
+from debate.config import JudgeConfig, Strict, dump_yaml
+from debate.match.judge import Case, Judge, make_judge, relabelled
+from debate.match.match import combine, variant
+from debate.present.viewer import group_of, read_file, transcript_files
+from debate.run.engine import gather_limited
+from debate.run.runner import check_judge_gets, warm_models
+from debate.runfolder import RunFolder, RunFolderError
+from debate.schema import JudgeView, Record, Transcript, Verdict
+from debate.stats.agreement import compare_judges, panel_members
+
+FOLDER = "rejudged"
+MAX_LIVE = 32  # transcripts judged at once (a local model batches what is waiting)
+
+
+class RejudgeConfig(Strict):
+    schema_version: int = 1
+    run: str  # the run folder re-judged
+    judges: list[JudgeConfig] = Field(min_length=1)
+    seed: int = 0  # of the agreement's bootstrap
+
+
+class Rejudged(Record):
+    folder: str  # the transcripts file's group in the run folder (as the viewer names it)
+    match_id: str
+    item: str
+    true_answer: int
+    recorded: Verdict  # the verdict saved with the transcript
+    verdicts: list[Verdict]  # one per new judge, in the order given
+    rebuilt: int = 0  # readings rebuilt from the speeches (no single recorded view to read)
+
+
+def base_case(t: Transcript, fragments: str) -> Case:
+    return Case(t.item, [u.model_copy(deep=True) for u in t.turns],
+                sees_context=t.protocol == "expert", seed=t.seed, fragments=fragments)  # fmt: skip
+
+
+async def rejudge_one(t: Transcript, judge: Judge, fragments: str) -> tuple[Verdict, int]:
+    """`judge`'s verdict on every reading recorded on `t`'s verdict, and how many readings had
+    to be rebuilt from the speeches."""
+    views = t.verdict.views or [JudgeView(answers=t.item.answers, texts=[])]
+    asks = [(v.swapped, v.reversed, v.sample) for v in views]
+    orders = sorted({a[0] for a in asks})
+    base = base_case(t, fragments)
+    cases = []
+    for v, a in zip(views, asks):
+        c = variant(base, *a)
+        # one view, however many labelled and unlabelled copies were kept (a panel's members)
+        texts = {relabelled(x, c.item, labelled=False) for x in v.texts}
+        c.recorded = texts.pop() if len(texts) == 1 else None
+        cases.append(c)
+    got = list(await asyncio.gather(*(judge.decide(c) for c in cases)))
+    verdict = combine(got, asks, orders)
+    verdict.views = [JudgeView(swapped=a[0], reversed=a[1], sample=a[2], answers=c.item.answers,
+                               texts=c.views) for a, c in zip(asks, cases)]  # fmt: skip
+    return verdict, sum(c.recorded is None for c in cases)
+
+
+def fragments_of(file: Path) -> str:
+    config = file.parent / "config.yaml"
+    if not config.exists():
+        return "sentence"
+    raw = RunFolder(file.parent).read_config()
+    evidence = raw.get("evidence") if isinstance(raw.get("evidence"), dict) else {}
+    return str(evidence.get("fragments", "sentence"))
+
+
+def saved(run_dir: Path) -> list[tuple[str, Transcript, str]]:
+    """(group, transcript, fragments) of every judged transcript in the run folder (rollouts
+    of a training run are not re-judged)."""
+    out = []
+    for file in transcript_files(run_dir):
+        if file.name != "transcripts.jsonl" or FOLDER in file.relative_to(run_dir).parts:
+            continue
+        fragments = fragments_of(file)
+        group = group_of(run_dir, file)
+        out += [(group, t, fragments) for t in read_file(file) if t.verdict and not t.error]
+    return out
+
+
+def labels(first: Rejudged) -> dict[str, int | tuple[int, int] | None]:
+    """A short unique label per judge compared: `J0` the recorded judge, `J1`... the new ones,
+    `J1.1`... a panel's members, each followed by the name its verdict gives (a cloze judge
+    that reads quotes apart reads a recorded view as one, and says so)."""
+    out: dict[str, int | tuple[int, int] | None] = {f"J0 recorded {first.recorded.judge}": None}
+    for k, verdict in enumerate(first.verdicts, start=1):
+        out[f"J{k} {verdict.judge}"] = k - 1
+        for m, member in enumerate(verdict.members, start=1):
+            out[f"J{k}.{m} {member.judge}"] = (k - 1, m - 1)
+    return out
+
+
+def next_folder(run_dir: Path) -> Path:
+    """The first `rejudged/N` not yet there, made now (two rejudges never share one)."""
+    parent = run_dir / FOLDER
+    parent.mkdir(exist_ok=True)
+    n = 1
+    while True:
+        path = parent / str(n)
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            n += 1
+
+
+def rejudge(
+    run_dir: Path,
+    judge_configs: list[JudgeConfig],
+    seed: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    run_dir = Path(run_dir)
+    RunFolder(run_dir).existing()
+    cfg = RejudgeConfig(run=str(run_dir), judges=judge_configs, seed=seed)
+    judges = [make_judge(j) for j in cfg.judges]
+    items = saved(run_dir)
+    if not items:
+        raise RunFolderError(f"no judged transcripts in {run_dir}")
+    warm_models(set().union(*(j.models() for j in judges)))
+    for j in judges:
+        check_judge_gets(j)
+    done = 0
+
+    async def one(group: str, t: Transcript, fragments: str) -> Rejudged:
+        nonlocal done
+        got = [await rejudge_one(t, j, fragments) for j in judges]
+        done += 1
+        if on_progress:
+            on_progress(done, len(items))
+        return Rejudged(folder=group, match_id=t.match_id, item=t.item.id,
+                        true_answer=t.item.correct, recorded=t.verdict,
+                        verdicts=[v for v, _ in got], rebuilt=sum(n for _, n in got))  # fmt: skip
+
+    if on_progress:
+        on_progress(0, len(items))
+    records = asyncio.run(gather_limited((one(*x) for x in items), MAX_LIVE))
+    results = summarize(records, seed)
+    out = next_folder(run_dir)
+    (out / "config.yaml").write_text(dump_yaml(cfg))
+    (out / "verdicts.jsonl").write_text("".join(r.model_dump_json() + "\n" for r in records))
+    results.update(run=str(run_dir), folder=str(out))
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+def summarize(records: list[Rejudged], seed: int = 0) -> dict:
+    names = labels(records[0])
+    truth = [r.true_answer for r in records]
+    verdicts: dict[str, list[Verdict]] = {}
+    for label, where in names.items():
+        if where is None:
+            verdicts[label] = [r.recorded for r in records]
+        elif isinstance(where, int):
+            verdicts[label] = [r.verdicts[where] for r in records]
+        else:
+            members = panel_members([r.verdicts[where[0]] for r in records])
+            verdicts[label] = list(members.values())[where[1]] if members else []
+    verdicts = {k: v for k, v in verdicts.items() if len(v) == len(records)}
+    return {
+        "transcripts": len(records),
+        "rebuilt_readings": sum(r.rebuilt for r in records),
+        **compare_judges(verdicts, truth, seed),
+    }
