@@ -11,6 +11,7 @@ import torch
 
 from debate.config import ConfigError
 from debate.training.config import TrainConfig
+from debate.training.monitor import current
 
 
 def load_policy(cfg: TrainConfig, base: str, previous: Path | None):
@@ -66,7 +67,8 @@ def common_args(cfg: TrainConfig, out: Path, generation: int) -> dict:
         "use_cpu": not torch.cuda.is_available(),
         "bf16": torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
         "seed": derive_seed(cfg.seed, "update", generation) % 2**31,
-        "disable_tqdm": False,
+        # the command's own progress bar (debate/training/monitor.py) replaces trl's
+        "disable_tqdm": current().shows_progress,
     }
 
 
@@ -94,6 +96,7 @@ def dpo_update(
         args=args,
         train_dataset=Dataset.from_list(pairs),
         processing_class=tokenizer,
+        callbacks=[current().trainer_callback(generation)],
     )
     return train_and_save(trainer, tokenizer, out)
 
@@ -125,6 +128,7 @@ def grpo_update(
         args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
+        callbacks=[current().trainer_callback(generation)],
     )
     return train_and_save(trainer, tokenizer, out)
 
