@@ -254,3 +254,25 @@ def test_export_model_of_a_smollm2_checkpoint_dequantises_its_gguf_base(tmp_path
     tokens = [1, 504, 3458, 282, 253, 1345, 30]
     exported = torch.tensor(harness_free_python(tmp_path / "merged", tokens))
     torch.testing.assert_close(exported, adapter_on_base_logits(ckpt, tokens), atol=1e-3, rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_training_page_shows_its_curves_in_chromium(trained, tmp_path):
+    from chromium import Browser, find
+
+    if not find():
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    res = cli.invoke(app, ["view", str(trained)])
+    assert res.exit_code == 0, res.output
+    b = Browser()
+    try:
+        b.open((trained / "view.html").resolve().as_uri())
+        drawn = b.js(
+            "[...document.querySelectorAll('#summary figure img')]"
+            ".map(i => [i.alt, i.complete && i.naturalWidth])"
+        )
+        assert drawn[0][0].startswith("training curves") and drawn[0][1] >= 1000
+        assert b.errors() == []  # the page's Content-Security-Policy lets the image in
+        assert b.screenshot(tmp_path / "training.png").stat().st_size > 10_000
+    finally:
+        b.close()

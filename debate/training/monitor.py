@@ -134,6 +134,20 @@ def steps_done(run_dir: Path) -> int:
     return sum(int(r.get("update", {}).get("steps", 0) or 0) for r in lines)
 
 
+def quiet_library_bars() -> None:
+    """transformers' and datasets' own tqdm bars (loading weights, tokenising a dataset) break
+    the lines of a rich progress display; the command's bars say what is under way."""
+    import contextlib
+
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    with contextlib.suppress(ImportError):
+        import datasets
+
+        datasets.disable_progress_bars()
+
+
 @contextmanager
 def watching(
     run_dir: Path, report: Report = no_report, tensorboard: bool = False
@@ -141,6 +155,8 @@ def watching(
     """The monitor of one `debate train` command on `run_dir`."""
     logdir = run_dir / TENSORBOARD_DIR if tensorboard else None
     monitor = Monitor(report, logdir, steps_done(run_dir), shows_progress=report is not no_report)
+    if monitor.shows_progress:
+        quiet_library_bars()
     token = _current.set(monitor)
     try:
         yield monitor
