@@ -126,6 +126,7 @@ def test_moved_run_folder_resumes_and_its_checkpoints_name_their_base_by_spec(
     ckpt = cfg.run_dir / "checkpoints" / "gen-1"
     adapter = json.loads((ckpt / "adapter_config.json").read_text())
     assert adapter["base_model_name_or_path"] == str(Path(tiny_model_dir).resolve())
+    assert str(Path(tiny_model_dir).resolve()) in (ckpt / "README.md").read_text()
     league = json.loads((ckpt / "league.json").read_text())
     assert [m["model"] for m in league["members"]] == [cfg.policy.model, "peft:checkpoints/gen-1"]
 
@@ -248,6 +249,7 @@ def test_export_model_of_a_smollm2_checkpoint_dequantises_its_gguf_base(tmp_path
     assert json.loads((ckpt / "adapter_config.json").read_text())["base_model_name_or_path"] == (
         "smollm2"
     )
+    assert converted not in (ckpt / "README.md").read_text()  # nor the model card
     res = cli.invoke(app, ["export-model", f"peft:{ckpt}", str(tmp_path / "merged")])
     assert res.exit_code == 0, res.output
     assert not list((tmp_path / "merged").glob("*.gguf"))
@@ -276,3 +278,31 @@ def test_training_page_shows_its_curves_in_chromium(trained, tmp_path):
         assert b.screenshot(tmp_path / "training.png").stat().st_size > 10_000
     finally:
         b.close()
+
+
+@pytest.mark.slow
+def test_reinforce_update_logs_loss_and_reward_per_step(tmp_path, tiny_model_dir):
+    from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, TaskConfig
+    from debate.training import monitor
+    from debate.training.config import LoraSettings, TrainConfig, UpdateSettings
+
+    spec = f"hf:{tiny_model_dir}"
+    cfg = TrainConfig(
+        out=str(tmp_path), name="choice",
+        policy=AgentConfig(name="policy", model=spec, speech="choose", choose_by="self",
+                           choice_temperature=50.0),  # near-uniform: forks differ
+        judge=JudgeConfig(model=spec), protocol=ProtocolConfig(name="sequential"),
+        task=TaskConfig(n_items=1), eval_items=2, generations=1,
+        update=UpdateSettings(group_size=3, batch_size=4),
+        lora=LoraSettings(target_modules=["q_proj", "v_proj"]),
+        league=LeagueSettings(opponents="latest", anchors=[]),
+    )  # fmt: skip
+    bars: dict[str, tuple[int, int]] = {}
+    with monitor.watching(cfg.run_dir, lambda k, d, n: bars.update({k: (d, n)}), True):
+        records = train(cfg)
+    steps = records[1].update["steps"]
+    assert steps > 0 and bars["gen 1 update"] == (steps, steps)
+    got = scalars(cfg.run_dir / "tensorboard")
+    assert sorted(got["step/loss"]) == sorted(got["step/reward"]) == list(range(1, steps + 1))
+    assert all(0 <= r <= 1 for r in got["step/reward"].values())  # a judge's probability
+    assert got["update/train_loss"][1] == pytest.approx(records[1].update["train_loss"])

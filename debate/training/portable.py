@@ -47,10 +47,18 @@ def name_base(checkpoint: Path, policy_spec: str) -> None:
     if not config.exists():
         return
     data = json.loads(config.read_text())
-    data["base_model_name_or_path"] = base_spec(policy_spec)
-    tmp = config.with_name(config.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, config)
+    old, new = data.get("base_model_name_or_path"), base_spec(policy_spec)
+    data["base_model_name_or_path"] = new
+    _replace(config, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    card = checkpoint / "README.md"  # peft's model card names the base in its front matter
+    if isinstance(old, str) and old and card.exists():
+        _replace(card, card.read_text().replace(old, new))
+
+
+def _replace(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _split(spec: str) -> tuple[str, str, str] | None:
