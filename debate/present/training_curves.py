@@ -104,7 +104,7 @@ def curves_png(records: list[dict]) -> bytes:
             ax.set_xticks(range(min(gens), max(gens) + 1))
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
-        elif not ax.lines:
+        else:  # reference lines alone: nothing of this run was drawn
             ax.text(0.5, 0.5, "not recorded", ha="center", va="center", color="grey",
                     transform=ax.transAxes)  # fmt: skip
     fig.tight_layout()
