@@ -232,7 +232,9 @@ def export_model(
 ) -> None:
     """A training checkpoint merged into its base model: a folder transformers loads alone."""
     from debate.training.export import export_model as export
+    from debate.training.monitor import quiet_library_bars
 
+    quiet_library_bars()  # the status line says what is under way
     try:
         with console.status(f"merging {checkpoint} into its base model"):
             written = export(checkpoint, out)

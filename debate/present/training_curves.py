@@ -1,5 +1,5 @@
-"""The curves of a training run, by generation, for the viewer's training page: one PNG of small
-multiples drawn from `generations.jsonl` (judge accuracy, honest advantage, Elo against the
+"""The curves of a training run, by generation, for the viewer's training page: one PNG per
+figure, drawn from `generations.jsonl` (judge accuracy, honest advantage, Elo against the
 anchors, the judge's reward on training games, the update's loss, and what the watch counts).
 95% intervals are drawn as bands where the record holds them."""
 
@@ -71,42 +71,59 @@ def _elo(ax, records: list[dict]) -> None:
             ax.annotate(name, (0, e["elo"]), fontsize=7, color="grey", va="bottom")
 
 
-def curves_png(records: list[dict]) -> bytes:
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6.4))
-    ax = axes[0][0]
+def _accuracy(ax, records) -> None:
     _band(ax, records, "self-play debate", "eval", "selfplay_accuracy")
     _band(ax, records, "consultancy", "eval", "consultancy_accuracy")
     ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-    ax.set(title="judge accuracy (held-out)", ylim=(0, 1.02))
-    ax = axes[0][1]
+    ax.set(ylabel="judge accuracy", ylim=(0, 1.02))
+
+
+def _advantage(ax, records) -> None:
     _band(ax, records, "honest advantage", "eval", "honest_advantage")
     ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-    ax.set(title="honest advantage vs anchors")
-    _elo(axes[0][2], records)
-    axes[0][2].set(title="Elo vs anchors")
-    ax = axes[1][0]
-    _line(ax, records, "judge reward (train)", "train_reward")
+    ax.set(ylabel="win rate as true - as false")
+
+
+def _reward(ax, records) -> None:
+    _line(ax, records, "judge reward (training games)", "train_reward")
     _line(ax, records, "groups that differ", "update", "groups_that_differ")
-    ax.set(title="training reward", ylim=(0, 1.02))
-    ax = axes[1][1]
+    ax.set(ylim=(0, 1.02))
+
+
+def _loss(ax, records) -> None:
     _line(ax, records, "mean loss", "update", "train_loss")
-    ax.set(title="update loss")
-    ax = axes[1][2]
+
+
+def _watch(ax, records) -> None:
     _line(ax, records, "unverified quotes", "watch", "unverified_quote_share")
     _line(ax, records, "concessions", "watch", "concession_rate")
     _line(ax, records, "honest quotes deciding", "eval", "choices", "honest_quotes_deciding")
     _line(ax, records, "liar quotes deciding", "eval", "choices", "liar_quotes_deciding")
-    ax.set(title="what the watch counts", ylim=(0, 1.02))
+    ax.set(ylabel="share", ylim=(0, 1.02))
+
+
+PANELS = [
+    ("judge accuracy on held-out items, by generation", _accuracy),
+    ("honest advantage against the anchors, by generation", _advantage),
+    ("Elo by generation, all on the latest fit (anchors dotted)", _elo),
+    ("training reward, by generation", _reward),
+    ("update loss, by generation", _loss),
+    ("what the watch counts, by generation", _watch),
+]
+
+
+def panel_png(records: list[dict], draw) -> bytes:
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    draw(ax, records)
     gens = [r["generation"] for r in records]
-    for ax in axes.flat:
-        ax.set_xlabel("generation")
-        if gens:
-            ax.set_xticks(range(min(gens), max(gens) + 1))
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
-        else:  # reference lines alone: nothing of this run was drawn
-            ax.text(0.5, 0.5, "not recorded", ha="center", va="center", color="grey",
-                    transform=ax.transAxes)  # fmt: skip
+    ax.set_xlabel("generation")
+    if gens:
+        ax.set_xticks(range(min(gens), max(gens) + 1))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    else:  # reference lines alone: nothing of this run was drawn
+        ax.text(0.5, 0.5, "not recorded", ha="center", va="center", color="grey",
+                transform=ax.transAxes)  # fmt: skip
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
@@ -115,12 +132,13 @@ def curves_png(records: list[dict]) -> bytes:
 
 
 def training_plots(records: list[dict]) -> list[dict]:
-    """The viewer's plot entries (title, data URI) for a training run's records."""
+    """The viewer's plot entries (title, data URI) for a training run's records, one per
+    figure; bands are 95% intervals."""
     if not records:
         return []
-    png = base64.b64encode(curves_png(records)).decode()
-    return [{"title": "training curves by generation (bands: 95% intervals)",
-             "src": f"data:image/png;base64,{png}"}]  # fmt: skip
+    return [{"title": title,
+             "src": "data:image/png;base64," + base64.b64encode(panel_png(records, draw)).decode()}
+            for title, draw in PANELS]  # fmt: skip
 
 
-__all__ = ["training_plots", "curves_png"]
+__all__ = ["training_plots", "panel_png", "PANELS"]

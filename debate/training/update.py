@@ -29,7 +29,11 @@ def load_policy(cfg: TrainConfig, base: str, previous: Path | None):
     from peft import LoraConfig, PeftModel, get_peft_model
 
     if previous is not None:
-        return PeftModel.from_pretrained(model, str(previous), is_trainable=True), tokenizer
+        peft_model = PeftModel.from_pretrained(model, str(previous), is_trainable=True)
+        # the adapter names its base by spec (training/portable.py); peft, saving, would look
+        # that name up on the hub: it is the folder loaded here (named by spec again once saved)
+        peft_model.peft_config["default"].base_model_name_or_path = base
+        return peft_model, tokenizer
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     missing = [m for m in cfg.lora.target_modules if m not in present]
     if missing:
