@@ -71,6 +71,10 @@ class Monitor:
             self._writer = SummaryWriter(log_dir=str(self.logdir))
         return self._writer
 
+    def update_begins(self, generation: int, total: int) -> None:
+        """The update's bar, shown (and its clock started) before the first step."""
+        self.report(f"gen {generation} update", 0, total)
+
     def update_step(self, generation: int, done: int, total: int, **scalars: float | None) -> None:
         """One optimiser step of generation's update finished (`done` of `total`), with its
         figures (loss, reward, ...)."""
@@ -106,6 +110,9 @@ class Monitor:
         monitor = self
 
         class Watch(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kwargs):
+                monitor.update_begins(generation, state.max_steps)
+
             def on_step_end(self, args, state, control, **kwargs):
                 monitor.update_step(generation, state.global_step, state.max_steps)
 

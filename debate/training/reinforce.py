@@ -147,6 +147,7 @@ def reinforce_update(
     epochs = max(1, round(cfg.update.epochs))
     losses, steps = [], 0
     monitor, total = current(), epochs * -(-len(useful) // cfg.update.batch_size)
+    monitor.update_begins(generation, total)
     for _ in range(epochs):
         order = list(useful)
         rng.shuffle(order)
