@@ -30,7 +30,8 @@ from debate.files import read_text as read_bounded
 from debate.schema import READABLE_VERSIONS, Transcript
 
 # Settings that change how fast a run goes, never what it produces.
-NOT_COMPARED = SPEED_KEYS
+# Where the folder lies (`out`) is not what it holds either: a moved run folder resumes.
+NOT_COMPARED = SPEED_KEYS | {"out"}
 LOCK_NAME = ".lock"
 
 # Locks this process holds, by resolved folder: a process that claims a folder again (a resumed

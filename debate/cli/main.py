@@ -210,11 +210,15 @@ def train(
     generations: int | None = typer.Option(None, help="generations of play and update"),
     name: str | None = typer.Option(None, help="run name (folder under --out)"),
     out: str | None = typer.Option(None, help="parent folder of run folders (default runs)"),
+    tensorboard: bool = typer.Option(
+        False, help="write TensorBoard logs to RUN/tensorboard (needs the tensorboard package)"
+    ),
 ) -> None:
     """Self-play training: debaters play each other and past selves, rewarded by the judge."""
     from debate.training.config import TrainConfig
     from debate.training.loop import summary_line
     from debate.training.loop import train as run_training
+    from debate.training.monitor import watching
 
     flags = {"policy.model": policy, "update.method": method, "generations": generations,
              "name": name, "out": out}  # fmt: skip
@@ -227,12 +231,33 @@ def train(
         note = f"--method {method} trains free-text speeches: policy.speech=free\n"
     try:
         cfg = resolve(TrainConfig, config, overrides + set_)
-        with progress("train", note + resume_hint(cfg, "train")) as report:
+        with progress("train", note + resume_hint(cfg, "train")) as report, watching(
+            cfg.run_dir, report, tensorboard
+        ):
             records = run_training(cfg, lambda r: console.print(summary_line(r)), report)
     except USER_ERRORS as e:
         fail(str(e))
         return
     console.print(f"{len(records)} generations in {cfg.run_dir}/generations.jsonl")
+
+
+@app.command("export-model")
+def export_model(
+    checkpoint: str = typer.Argument(..., help="a checkpoint folder (RUN/checkpoints/gen-N)"),
+    out: Path = typer.Argument(..., help="new folder for the merged transformers model"),
+) -> None:
+    """A training checkpoint merged into its base model: a folder transformers loads alone."""
+    from debate.training.export import export_model as export
+    from debate.training.monitor import quiet_library_bars
+
+    quiet_library_bars()  # the status line says what is under way
+    try:
+        with console.status(f"merging {checkpoint} into its base model"):
+            written = export(checkpoint, out)
+    except USER_ERRORS as e:
+        fail(str(e))
+        return
+    console.print(f"wrote {written} (AutoModelForCausalLM.from_pretrained loads it)")
 
 
 @app.command()

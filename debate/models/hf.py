@@ -109,6 +109,13 @@ def adapter_base(adapter: Path) -> str:
         ]
     except (ValueError, KeyError, TypeError):
         raise ModelError(f"{config} names no base model (base_model_name_or_path)") from None
+    from debate.config import is_embedded
+    from debate.models import trainable_path
+
+    # a training checkpoint names its base by the policy's spec (`smollm2`, `gguf:FILE`), so
+    # that it does not depend on where this machine keeps the converted weights
+    if isinstance(base, str) and (is_embedded(base) or base.startswith(("gguf:", "hf:"))):
+        return trainable_path(base)
     return base
 
 

@@ -233,4 +233,8 @@ def summary(run_dir: Path) -> tuple[str, list[dict]]:
         ) from None
     section["notes"] = report_notes(run_dir) + section.get("notes", [])
     section["plots"] = plots_of(run_dir)
+    if kind == "training":
+        from debate.present.training_curves import training_plots
+
+        section["plots"] = training_plots(records) + section["plots"]
     return kind, [section]

@@ -31,7 +31,7 @@ from debate.runfolder import RunFolder
 from debate.schema import Record, Transcript, names_answer
 from debate.seeds import derive_seed
 from debate.stats.formatting import estimate, percent, share, unread
-from debate.training import rollouts
+from debate.training import monitor, portable, rollouts
 from debate.training.config import TrainConfig
 from debate.training.evaluate import Report, anchor_ratings, evaluate, no_report
 from debate.training.league import OPPONENT, LeagueState, Member
@@ -148,7 +148,7 @@ def experience_dpo(cfg, g, policy, opponents, judge, items, out: Path, report) -
 
     groups = asyncio.run(
         rollouts.branched_rollouts(
-            play_config(cfg), items, policy, opponents, judge, cfg.update.branches, g
+            play_config(cfg), items, policy, opponents, judge, cfg.update.branches, g, report
         )  # fmt: skip
     )
     pairs = rollouts.preference_pairs(groups, cfg.update.min_margin)
@@ -219,7 +219,7 @@ def train(
         start = time.perf_counter()
         policy = policy_at(cfg, g)
         league_file = checkpoint(cfg, g - 1) / "league.json" if g > 1 else None
-        league = (LeagueState.model_validate_json(league_file.read_text()) if league_file
+        league = (portable.read_league(league_file, cfg.run_dir) if league_file
                   else LeagueState(members=[Member(name="gen-0", model=cfg.policy.model,
                                                    generation=0)]))  # fmt: skip
         record = GenerationRecord(generation=g, policy=policy.model)
@@ -232,6 +232,7 @@ def train(
             experience = EXPERIENCE[cfg.update.method]
             update, transcripts = experience(cfg, g, previous, opponents, judge, items,
                                              checkpoint(cfg, g), report)  # fmt: skip
+            portable.name_base(checkpoint(cfg, g), cfg.policy.model)
             record.opponents = [o.model for o in opponents]
             record.pairs = update.pop("pairs")
             record.update = {k: v for k, v in update.items() if k != "log"}
@@ -242,7 +243,7 @@ def train(
             save_rollouts(cfg.run_dir / "rollouts" / f"gen-{g}.jsonl", transcripts)
             score_league(league, transcripts, previous.name)
             league.add(Member(name=f"gen-{g}", model=policy.model, generation=g))
-            (checkpoint(cfg, g) / "league.json").write_text(league.model_dump_json(indent=1))
+            portable.write_league(league, checkpoint(cfg, g) / "league.json", cfg.run_dir)
             if g > 1:
                 unload(previous.model)  # reloaded if the league draws it again
         record.eval = evaluate(cfg, g, policy, report)
@@ -252,6 +253,7 @@ def train(
         record.wall_s = round(time.perf_counter() - start, 1)
         record.peak_rss_gib = peak_rss_gib()
         append_record(log, record)
+        monitor.current().generation(record.model_dump(mode="json"))
         record_history(cfg, record)
         records.append(record)
         if on_line:

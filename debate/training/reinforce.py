@@ -36,6 +36,7 @@ class ChoiceSample(BaseModel):
     index: int
     temperature: float
     advantage: float
+    reward: float | None = None  # the judge's probability for the speaker's answer
 
 
 def choice_samples(groups: list[list[Match]], policy_model: str) -> list[ChoiceSample]:
@@ -53,7 +54,8 @@ def choice_samples(groups: list[list[Match]], policy_model: str) -> list[ChoiceS
                     messages, _ = f.prompt_for(role, sees=turns[: c.seen])
                     samples.append(
                         ChoiceSample(prompt=render_prompt(policy_model, messages), spans=c.spans,
-                                     index=c.index, temperature=c.temperature, advantage=adv)
+                                     index=c.index, temperature=c.temperature, advantage=adv,
+                                     reward=f.transcript.verdict.probs[f.transcript.assignment[role]])
                     )  # fmt: skip
     return samples
 
@@ -131,6 +133,7 @@ def reinforce_update(
     """`update.epochs` passes over the samples, `update.batch_size` samples an optimiser step,
     loss = -mean(advantage * log p(choice)); samples with zero advantage teach nothing and are
     dropped. Saves the adapter (or full weights) to `out`."""
+    from debate.training.monitor import current
     from debate.training.update import load_policy
 
     # seeded before the policy is built: a new adapter's LoRA A is drawn from torch's RNG
@@ -143,6 +146,8 @@ def reinforce_update(
     useful = [s for s in samples if s.advantage != 0.0]
     epochs = max(1, round(cfg.update.epochs))
     losses, steps = [], 0
+    monitor, total = current(), epochs * -(-len(useful) // cfg.update.batch_size)
+    monitor.update_begins(generation, total)
     for _ in range(epochs):
         order = list(useful)
         rng.shuffle(order)
@@ -158,6 +163,10 @@ def reinforce_update(
             opt.step()
             losses.append(float(loss))
             steps += 1
+            rewards = [s.reward for s in batch if s.reward is not None]
+            monitor.update_step(generation, steps, total, loss=float(loss),
+                                reward=sum(rewards) / len(rewards) if rewards else None,
+                                advantage=sum(abs(s.advantage) for s in batch) / len(batch))  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out))  # a PEFT model saves only its adapter
     tokenizer.save_pretrained(str(out))

@@ -84,6 +84,7 @@ async def forked_rollouts(
     protocol = get("protocol", cfg.protocol.name)
     specs = pairings(cfg, items, policy, opponents)
     groups: list[list[Match]] = []
+    report(f"gen {generation} rollouts", 0, len(specs))  # the bar's clock starts now
 
     async def one(spec) -> None:
         root = new_match(cfg, spec, judge, generation)
@@ -144,6 +145,7 @@ async def branched_rollouts(
     protocol = get("protocol", cfg.protocol.name)
     specs = pairings(cfg, items, policy, opponents)
     done = 0
+    report(f"gen {generation} rollouts", 0, len(specs))
 
     async def one(spec) -> Group:
         nonlocal done
@@ -191,6 +193,7 @@ async def stems(
     protocol = get("protocol", cfg.protocol.name)
     specs = pairings(cfg, items, policy, opponents)
     done = 0
+    report(f"gen {generation} stems", 0, len(specs))
 
     async def one(spec) -> dict:
         nonlocal done

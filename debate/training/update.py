@@ -11,6 +11,7 @@ import torch
 
 from debate.config import ConfigError
 from debate.training.config import TrainConfig
+from debate.training.monitor import current
 
 
 def load_policy(cfg: TrainConfig, base: str, previous: Path | None):
@@ -28,7 +29,11 @@ def load_policy(cfg: TrainConfig, base: str, previous: Path | None):
     from peft import LoraConfig, PeftModel, get_peft_model
 
     if previous is not None:
-        return PeftModel.from_pretrained(model, str(previous), is_trainable=True), tokenizer
+        peft_model = PeftModel.from_pretrained(model, str(previous), is_trainable=True)
+        # the adapter names its base by spec (training/portable.py); peft, saving, would look
+        # that name up on the hub: it is the folder loaded here (named by spec again once saved)
+        peft_model.peft_config["default"].base_model_name_or_path = base
+        return peft_model, tokenizer
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     missing = [m for m in cfg.lora.target_modules if m not in present]
     if missing:
@@ -66,7 +71,8 @@ def common_args(cfg: TrainConfig, out: Path, generation: int) -> dict:
         "use_cpu": not torch.cuda.is_available(),
         "bf16": torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
         "seed": derive_seed(cfg.seed, "update", generation) % 2**31,
-        "disable_tqdm": False,
+        # the command's own progress bar (debate/training/monitor.py) replaces trl's
+        "disable_tqdm": current().shows_progress,
     }
 
 
@@ -94,6 +100,7 @@ def dpo_update(
         args=args,
         train_dataset=Dataset.from_list(pairs),
         processing_class=tokenizer,
+        callbacks=[current().trainer_callback(generation)],
     )
     return train_and_save(trainer, tokenizer, out)
 
@@ -125,6 +132,7 @@ def grpo_update(
         args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
+        callbacks=[current().trainer_callback(generation)],
     )
     return train_and_save(trainer, tokenizer, out)
 
