@@ -19,6 +19,7 @@ import os
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -161,11 +162,9 @@ def experience_dpo(cfg, g, policy, opponents, judge, items, out: Path, report) -
 
     here = ranks()
     groups = asyncio.run(
-        rollouts.branched_rollouts(
-            play_config(cfg), items, policy, opponents, judge, cfg.update.branches, g,
-            share=here.share,
-        )  # fmt: skip
-    )
+        rollouts.branched_rollouts(play_config(cfg), items, policy, opponents, judge,
+                                   cfg.update.branches, g, share=here.share)
+    )  # fmt: skip
     groups = here.gather(groups)  # in the order one process plays them
     pairs = rollouts.preference_pairs(groups, cfg.update.min_margin)
     transcripts = [b.transcript for grp in groups for b in grp.branches]
@@ -276,27 +275,33 @@ def train(
             if g > 1:
                 unload(previous.model)  # reloaded if the league draws it again
 
-        def finish(record=record, league=league, transcripts=transcripts if g else []):
-            """Rank 0 alone writes the generation and evaluates it; the others wait."""
-            if record.generation > 0:
-                save_rollouts(cfg.run_dir / "rollouts" / f"gen-{g}.jsonl", transcripts)
-                (checkpoint(cfg, g) / "league.json").write_text(league.model_dump_json(indent=1))
-                load_adapter(cfg.league, f"gen-{g}", checkpoint(cfg, g))
-            record.eval = evaluate(cfg, g, policy, report)
-            record.elo = anchor_ratings(cfg, g + 1)
-            record.cycles = league.cycles()
-            record.flags = flags(records, record)
-            record.wall_s = round(time.perf_counter() - start, 1)
-            record.peak_rss_gib = peak_rss_gib()
-            append_record(log, record)
-            record_history(cfg, record)
-            return record
-
-        record = here.on_main(finish)
+        done = transcripts if g > 0 else []
+        record = here.on_main(partial(finish, cfg, record, policy, league, done, records, start,
+                                      report))  # fmt: skip
         records.append(record)
         if on_line:
             on_line(record)
     return records
+
+
+def finish(cfg: TrainConfig, record: GenerationRecord, policy: AgentConfig,
+           league: LeagueState, transcripts: list[Transcript], history: list[GenerationRecord],
+           start: float, report: Report) -> GenerationRecord:  # fmt: skip
+    """Rank 0 alone writes the generation and evaluates it; the other ranks wait."""
+    g = record.generation
+    if g > 0:
+        save_rollouts(cfg.run_dir / "rollouts" / f"gen-{g}.jsonl", transcripts)
+        (checkpoint(cfg, g) / "league.json").write_text(league.model_dump_json(indent=1))
+        load_adapter(cfg.league, f"gen-{g}", checkpoint(cfg, g))
+    record.eval = evaluate(cfg, g, policy, report)
+    record.elo = anchor_ratings(cfg, g + 1)
+    record.cycles = league.cycles()
+    record.flags = flags(history, record)
+    record.wall_s = round(time.perf_counter() - start, 1)
+    record.peak_rss_gib = peak_rss_gib()
+    append_record(cfg.run_dir / "generations.jsonl", record)
+    record_history(cfg, record)
+    return record
 
 
 def score_league(league: LeagueState, transcripts: list[Transcript], policy: str) -> None:

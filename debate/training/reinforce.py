@@ -27,8 +27,8 @@ from debate.models.hardware import configure_threads
 from debate.models.shared_scoring import split_continuation
 from debate.seeds import derive_seed
 from debate.stats.estimates import leave_one_out
-from debate.training.distributed import Call, shared_backward
 from debate.training.config import TrainConfig
+from debate.training.distributed import Call, shared_backward
 
 
 class ChoiceSample(BaseModel):
