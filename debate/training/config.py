@@ -48,6 +48,8 @@ class UpdateSettings(Strict):
     group_size: int = Field(4, ge=2, le=1024)
     # GRPO: completions from a `trl vllm-serve` server at this URL (debate/training/vllm_server.py)
     vllm_server: str | None = Field(None, pattern=r"^https?://")
+    # GRPO: completions from vLLM inside each training process, sharing its GPU
+    vllm_colocate: bool = False
 
 
 class LeagueSettings(Strict):

@@ -56,6 +56,7 @@ class GenerationRecord(Record):
     wall_s: float = 0.0
     # the process's peak resident memory so far: a resumed run's process starts from nothing
     peak_rss_gib: float = 0.0
+    processes: int = 1  # training processes that shared the generation (accelerate launch)
 
 
 def peak_rss_gib() -> float:
@@ -250,7 +251,7 @@ def train(
         league = (LeagueState.model_validate_json(league_file.read_text()) if league_file
                   else LeagueState(members=[Member(name="gen-0", model=cfg.policy.model,
                                                    generation=0)]))  # fmt: skip
-        record = GenerationRecord(generation=g, policy=policy.model)
+        record = GenerationRecord(generation=g, policy=policy.model, processes=here.count)
         # anything random that no match seeds differs between ranks, reproducibly
         torch.manual_seed(derive_seed(cfg.seed, "rank", here.index, g) % 2**31)
         if g > 0:

@@ -170,4 +170,5 @@ def reinforce_update(
         tokenizer.save_pretrained(str(out))
     accelerator.wait_for_everyone()
     return {"train_loss": sum(losses) / len(losses) if losses else 0.0, "steps": steps,
-            "samples": len(samples), "useful_samples": len(useful)}  # fmt: skip
+            "samples": len(samples), "useful_samples": len(useful),
+            "step_losses": losses}  # fmt: skip

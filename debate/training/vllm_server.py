@@ -1,8 +1,9 @@
-"""GRPO's completions from a vLLM server (`update.vllm_server`), through trl's own client.
+"""GRPO's completions from vLLM, through trl: a server (`update.vllm_server`) or colocated.
 
-trl's GRPO trainer generates with vLLM in "server" mode: a separate `trl vllm-serve --model ...`
-process generates, and the trainer pushes its new weights to it after each step. This module only
-turns the config key into trl's arguments, after asking the server's `/health` once: trl's client
+In "server" mode a separate `trl vllm-serve --model ...` process (on GPUs of its own) generates,
+and the trainer pushes its new weights to it after each step; in "colocate" mode
+(`update.vllm_colocate`) vLLM runs inside each training process on its GPU. This module only
+turns the config keys into trl's arguments, after asking a server's `/health` once: trl's client
 retries a missing server for minutes and then raises a traceback, where a user needs one line.
 
 DPO has no such option: trl's DPO trains on fixed preference pairs and generates nothing. Its
@@ -23,16 +24,27 @@ HEALTH_TIMEOUT_S = 5.0
 
 
 def vllm_args(cfg: TrainConfig) -> dict:
-    """trl GRPOConfig arguments for `update.vllm_server` ({} without it)."""
-    url = cfg.update.vllm_server
-    if url is None:
+    """trl GRPOConfig arguments for `update.vllm_server` or `update.vllm_colocate` ({} without
+    either)."""
+    url, colocate = cfg.update.vllm_server, cfg.update.vllm_colocate
+    if url is None and not colocate:
         return {}
+    key = "update.vllm_server" if url else "update.vllm_colocate"
     if cfg.update.method != "grpo":
         raise ConfigError(
-            f"update.vllm_server is for update.method grpo (trl's DPO generates nothing, and "
+            f"{key} is for update.method grpo (trl's DPO generates nothing, and "
             f"{cfg.update.method} here is played by the harness); serve the league's opponents "
             "with league.server instead"
         )
+    if url and colocate:
+        raise ConfigError("set update.vllm_server or update.vllm_colocate, not both")
+    if colocate:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("update.vllm_colocate needs a CUDA GPU; this machine has none")
+        need_vllm(key)
+        return {"use_vllm": True, "vllm_mode": "colocate"}
     base = url.rstrip("/")
     try:
         status = httpx.get(f"{base}/health", timeout=HEALTH_TIMEOUT_S).status_code
@@ -43,12 +55,16 @@ def vllm_args(cfg: TrainConfig) -> dict:
         ) from None
     if status != 200:
         raise ConfigError(f"update.vllm_server: {base}/health answered HTTP {status}, not 200")
+    need_vllm(key)
+    return {"use_vllm": True, "vllm_mode": "server", "vllm_server_base_url": base}
+
+
+def need_vllm(key: str) -> None:
     if importlib.util.find_spec("vllm") is None:
         raise ConfigError(
-            "update.vllm_server: trl's vLLM client needs vllm installed in this environment "
-            "(pip install vllm)"
+            f"{key}: trl's vLLM generation needs vllm installed in this environment "
+            '(pip install "trl[vllm]")'
         )
-    return {"use_vllm": True, "vllm_mode": "server", "vllm_server_base_url": base}
 
 
 __all__ = ["vllm_args"]
