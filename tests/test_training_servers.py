@@ -14,13 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fakes.provider import FakeProvider
+from test_training import tiny_config
 from typer.testing import CliRunner
 
 from debate.cli.main import app
 from debate.config import ConfigError, dump_yaml
 from debate.training.config import LeagueSettings, UpdateSettings
 from debate.training.loop import read_records, train
-from test_training import tiny_config
 
 
 class Health(BaseHTTPRequestHandler):
