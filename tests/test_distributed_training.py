@@ -24,7 +24,14 @@ import torch
 from fakes.served import free_port
 from safetensors.torch import load_file
 
-from debate.config import AgentConfig, JudgeConfig, ProtocolConfig, TaskConfig, dump_yaml
+from debate.config import (
+    AgentConfig,
+    JudgeConfig,
+    ProtocolConfig,
+    TaskConfig,
+    dump_yaml,
+    load_config,
+)
 from debate.training.config import LeagueSettings, LoraSettings, TrainConfig, UpdateSettings
 from debate.training.loop import read_records
 
@@ -153,3 +160,18 @@ def test_two_processes_train_as_one_does_and_resume(tmp_path, tiny_model_dir):
     print(f"\n1 process {one_wall:.0f} s, 2 processes {two_wall:.0f} s (interrupted and resumed); "
           f"generation 1 {one[1].wall_s:.0f} s vs {two[1].wall_s:.0f} s; largest adapter "
           f"difference {worst:.2e}; steps {[r.update['steps'] for r in one[1:]]}")  # fmt: skip
+
+
+def test_what_rank_0_refuses_every_rank_refuses_at_once(tmp_path, tiny_model_dir):
+    """Rank 0 alone claims the folder; its refusal reaches the other rank, which would otherwise
+    wait for rank 0 at the next collective until the timeout (hours)."""
+    path = config(tiny_model_dir, tmp_path)
+    cfg = load_config(TrainConfig, path, [])
+    cfg.run_dir.mkdir(parents=True)
+    (cfg.run_dir / "config.yaml").write_text(dump_yaml(cfg.model_copy(update={"seed": 5})))
+    start = time.monotonic()
+    done = subprocess.run(command(2, path), capture_output=True, text=True, env=env(), timeout=600)
+    assert done.returncode != 0
+    refusals = [x for x in done.stderr.splitlines() if "holds a different run" in x]
+    assert len(refusals) == 2, done.stdout[-2000:] + done.stderr[-2000:]  # one line from each rank
+    print(f"\nrefused on both ranks in {time.monotonic() - start:.0f} s")
