@@ -46,6 +46,10 @@ class UpdateSettings(Strict):
     min_margin: float = 0.05
     # GRPO: completions per prompt; choice: forks of each match (the leave-one-out baseline)
     group_size: int = Field(4, ge=2, le=1024)
+    # GRPO: completions from a `trl vllm-serve` server at this URL (debate/training/vllm_server.py)
+    vllm_server: str | None = Field(None, pattern=r"^https?://")
+    # GRPO: completions from vLLM inside each training process, sharing its GPU
+    vllm_colocate: bool = False
 
 
 class LeagueSettings(Strict):
@@ -60,6 +64,13 @@ class LeagueSettings(Strict):
         ]
     )
     anchor_items: int = Field(8, ge=1, le=MAX_ITEMS)
+    # an OpenAI-compatible server (vLLM with --lora-modules) that plays the league's opponents,
+    # each checkpoint by its league name (gen-0, gen-1, ...): debate/training/served.py
+    server: str | None = Field(None, pattern=r"^https?://")
+    # server options appended to each opponent's spec, e.g. "prefill=continue"
+    server_options: str = ""
+    # hand each new checkpoint to the server as it joins the league (vLLM's runtime LoRA loading)
+    load_adapters: bool = False
 
 
 class TrainConfig(Strict):

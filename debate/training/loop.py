@@ -19,8 +19,10 @@ import os
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
+import torch
 from pydantic import Field
 
 from debate.config import AgentConfig, ConfigError, RunConfig
@@ -33,8 +35,10 @@ from debate.seeds import derive_seed
 from debate.stats.formatting import estimate, percent, share, unread
 from debate.training import monitor, portable, rollouts
 from debate.training.config import TrainConfig
+from debate.training.distributed import ranks
 from debate.training.evaluate import Report, anchor_ratings, evaluate, no_report
 from debate.training.league import OPPONENT, LeagueState, Member
+from debate.training.served import load_adapter, served_opponents
 
 
 class GenerationRecord(Record):
@@ -52,6 +56,7 @@ class GenerationRecord(Record):
     wall_s: float = 0.0
     # the process's peak resident memory so far: a resumed run's process starts from nothing
     peak_rss_gib: float = 0.0
+    processes: int = 1  # training processes that shared the generation (accelerate launch)
 
 
 def peak_rss_gib() -> float:
@@ -94,6 +99,16 @@ def check(cfg: TrainConfig) -> str:
             "policy.choose_by to self"
         )
     return path
+
+
+def starts(cfg: TrainConfig) -> None:
+    """What would stop an update, found before generation 0's evaluation rather than after."""
+    from debate.training.update import per_rank
+    from debate.training.vllm_server import vllm_args
+
+    vllm_args(cfg)  # asks the server once
+    if cfg.update.method in ("dpo", "grpo"):
+        per_rank(cfg.update.batch_size if cfg.update.method == "dpo" else cfg.update.group_size)
 
 
 def checkpoint(cfg: TrainConfig, g: int) -> Path:
@@ -146,11 +161,12 @@ def watch(transcripts: list[Transcript], policy_names: set[str]) -> dict:
 def experience_dpo(cfg, g, policy, opponents, judge, items, out: Path, report) -> tuple:
     from debate.training.update import dpo_update
 
+    here = ranks()
     groups = asyncio.run(
-        rollouts.branched_rollouts(
-            play_config(cfg), items, policy, opponents, judge, cfg.update.branches, g, report
-        )  # fmt: skip
-    )
+        rollouts.branched_rollouts(play_config(cfg), items, policy, opponents, judge,
+                                   cfg.update.branches, g, report, share=here.share)
+    )  # fmt: skip
+    groups = here.gather(groups)  # in the order one process plays them
     pairs = rollouts.preference_pairs(groups, cfg.update.min_margin)
     transcripts = [b.transcript for grp in groups for b in grp.branches]
     if not pairs:
@@ -167,7 +183,11 @@ def experience_grpo(cfg, g, policy, opponents, judge, items, out: Path, report) 
     from debate.training.update import grpo_update
 
     pc = play_config(cfg)
-    rows = asyncio.run(rollouts.stems(pc, items, policy, opponents, judge, g, report))
+    here = ranks()
+    rows = asyncio.run(
+        rollouts.stems(pc, items, policy, opponents, judge, g, report, share=here.share)
+    )
+    rows = here.gather(rows)  # every rank's trainer holds them all and takes its share
     seen: list[Transcript] = []
 
     def judge_reward(prompts, completions, **columns) -> list[float]:
@@ -179,22 +199,27 @@ def experience_grpo(cfg, g, policy, opponents, judge, items, out: Path, report) 
 
     previous = checkpoint(cfg, g - 1) if g > 1 else None
     result = grpo_update(cfg, check(cfg), previous, rows, judge_reward, out, g)
-    return {"pairs": len(rows), **result}, seen
+    return {"pairs": len(rows), **result}, here.gather(seen)  # each rank judged its completions
 
 
 def experience_choice(cfg, g, policy, opponents, judge, items, out: Path, report) -> tuple:
     from debate.training.reinforce import choice_samples, reinforce_update
 
+    here = ranks()
     groups = asyncio.run(
         rollouts.forked_rollouts(play_config(cfg), items, policy, opponents, judge,
-                                 cfg.update.group_size, g, report)
+                                 cfg.update.group_size, g, report, share=here.share)
     )  # fmt: skip
-    samples = choice_samples(groups, policy.model)
+    # a group's samples, transcripts and spread, from every rank, in match order
+    mine = [(fs[0].transcript.match_id, choice_samples([fs], policy.model),
+             [f.transcript for f in fs], len({f.transcript.verdict.probs[0] for f in fs}) > 1)
+            for fs in groups]  # fmt: skip
+    every = sorted(here.gather(mine), key=lambda group: group[0])
+    samples = [s for _, group, _, _ in every for s in group]
     previous = checkpoint(cfg, g - 1) if g > 1 else None
     result = reinforce_update(cfg, check(cfg), previous, samples, out, g)
-    differ = [len({f.transcript.verdict.probs[0] for f in fs}) > 1 for fs in groups]
-    result["groups_that_differ"] = sum(differ) / max(1, len(differ))
-    return {"pairs": len(samples), **result}, [f.transcript for fs in groups for f in fs]
+    result["groups_that_differ"] = sum(d for *_, d in every) / max(1, len(every))
+    return {"pairs": len(samples), **result}, [t for _, _, ts, _ in every for t in ts]
 
 
 EXPERIENCE = {"choice": experience_choice, "dpo": experience_dpo, "grpo": experience_grpo}
@@ -206,9 +231,13 @@ def train(
     report: Report = no_report,
 ) -> list:
     check(cfg)
+    here = ranks()  # one process, or one of several (debate/training/distributed.py)
+    starts(cfg)
+    if not here.is_main:
+        on_line, report = None, no_report
     judge = make_judge(cfg.judge)
     folder = RunFolder(cfg.run_dir)
-    folder.claim(cfg)
+    here.on_main(lambda: folder.claim(cfg))  # rank 0 writes the folder; the others read it
     log = cfg.run_dir / "generations.jsonl"
     records = read_records(log)
     first = cfg.run_dir / "eval" / "gen-0" / "selfplay"
@@ -222,17 +251,20 @@ def train(
         league = (portable.read_league(league_file, cfg.run_dir) if league_file
                   else LeagueState(members=[Member(name="gen-0", model=cfg.policy.model,
                                                    generation=0)]))  # fmt: skip
-        record = GenerationRecord(generation=g, policy=policy.model)
+        record = GenerationRecord(generation=g, policy=policy.model, processes=here.count)
+        # anything random that no match seeds differs between ranks, reproducibly
+        torch.manual_seed(derive_seed(cfg.seed, "rank", here.index, g) % 2**31)
         if g > 0:
             previous = policy_at(cfg, g - 1)
             rng = random.Random(derive_seed(cfg.seed, "league", g))
             opponents = league.opponents(cfg.league.opponents, previous, 3, rng)
+            opponents = served_opponents(opponents, cfg.league)  # by name, where a server plays
             items = load_items(cfg.task.name, cfg.task.n_items, cfg.task.seed,
                                {**cfg.task.params, "offset": (g - 1) * cfg.task.n_items})  # fmt: skip
             experience = EXPERIENCE[cfg.update.method]
             update, transcripts = experience(cfg, g, previous, opponents, judge, items,
                                              checkpoint(cfg, g), report)  # fmt: skip
-            portable.name_base(checkpoint(cfg, g), cfg.policy.model)
+            here.on_main(lambda: portable.name_base(checkpoint(cfg, g), cfg.policy.model))
             record.opponents = [o.model for o in opponents]
             record.pairs = update.pop("pairs")
             record.update = {k: v for k, v in update.items() if k != "log"}
@@ -240,25 +272,39 @@ def train(
                        for r, a in t.agents.items() if a == previous.name]  # fmt: skip
             record.train_reward = sum(rewards) / len(rewards) if rewards else None
             record.watch = watch(transcripts, {previous.name})
-            save_rollouts(cfg.run_dir / "rollouts" / f"gen-{g}.jsonl", transcripts)
             score_league(league, transcripts, previous.name)
             league.add(Member(name=f"gen-{g}", model=policy.model, generation=g))
-            portable.write_league(league, checkpoint(cfg, g) / "league.json", cfg.run_dir)
             if g > 1:
                 unload(previous.model)  # reloaded if the league draws it again
-        record.eval = evaluate(cfg, g, policy, report)
-        record.elo = anchor_ratings(cfg, g + 1)
-        record.cycles = league.cycles()
-        record.flags = flags(records, record)
-        record.wall_s = round(time.perf_counter() - start, 1)
-        record.peak_rss_gib = peak_rss_gib()
-        append_record(log, record)
-        monitor.current().generation(record.model_dump(mode="json"))
-        record_history(cfg, record)
+
+        done = transcripts if g > 0 else []
+        record = here.on_main(partial(finish, cfg, record, policy, league, done, records, start,
+                                      report))  # fmt: skip
         records.append(record)
         if on_line:
             on_line(record)
     return records
+
+
+def finish(cfg: TrainConfig, record: GenerationRecord, policy: AgentConfig,
+           league: LeagueState, transcripts: list[Transcript], history: list[GenerationRecord],
+           start: float, report: Report) -> GenerationRecord:  # fmt: skip
+    """Rank 0 alone writes the generation and evaluates it; the other ranks wait."""
+    g = record.generation
+    if g > 0:
+        save_rollouts(cfg.run_dir / "rollouts" / f"gen-{g}.jsonl", transcripts)
+        portable.write_league(league, checkpoint(cfg, g) / "league.json", cfg.run_dir)
+        load_adapter(cfg.league, f"gen-{g}", checkpoint(cfg, g))
+    record.eval = evaluate(cfg, g, policy, report)
+    record.elo = anchor_ratings(cfg, g + 1)
+    record.cycles = league.cycles()
+    record.flags = flags(history, record)
+    record.wall_s = round(time.perf_counter() - start, 1)
+    record.peak_rss_gib = peak_rss_gib()
+    append_record(cfg.run_dir / "generations.jsonl", record)
+    monitor.current().generation(record.model_dump(mode="json"))
+    record_history(cfg, record)
+    return record
 
 
 def score_league(league: LeagueState, transcripts: list[Transcript], policy: str) -> None:

@@ -18,6 +18,7 @@ import random
 from pathlib import Path
 
 import torch
+from accelerate import Accelerator
 from pydantic import BaseModel, ConfigDict
 
 from debate.match.actions import render_prompt
@@ -27,6 +28,7 @@ from debate.models.shared_scoring import split_continuation
 from debate.seeds import derive_seed
 from debate.stats.estimates import leave_one_out
 from debate.training.config import TrainConfig
+from debate.training.distributed import Call, shared_backward
 
 
 class ChoiceSample(BaseModel):
@@ -142,6 +144,14 @@ def reinforce_update(
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.update.choice_learning_rate, weight_decay=0.0)
+    # one process or several (debate/training/distributed.py): DDP averages the ranks' shares
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    logprob = Call(model, lambda m, s: choice_logprob(m, tokenizer, s))
+    call, opt = accelerator.prepare(logprob, opt)
+
+    def loss(call, s: ChoiceSample) -> torch.Tensor:
+        return -s.advantage * call(s)
+
     rng = random.Random(derive_seed(cfg.seed, "update", generation))
     useful = [s for s in samples if s.advantage != 0.0]
     epochs = max(1, round(cfg.update.epochs))
@@ -155,20 +165,19 @@ def reinforce_update(
             batch = order[start : start + cfg.update.batch_size]
             configure_threads()  # as inference does: on a shared machine, spare cores only
             opt.zero_grad()
-            loss = torch.zeros(())
-            for s in batch:
-                term = -s.advantage * choice_logprob(model, tokenizer, s) / len(batch)
-                term.backward()  # one sample's graph at a time: memory stays at one prompt
-                loss += term.detach()
+            # one sample's graph at a time: memory stays at one prompt
+            losses.append(shared_backward(accelerator, call, batch, loss))
             opt.step()
-            losses.append(float(loss))
             steps += 1
             rewards = [s.reward for s in batch if s.reward is not None]
-            monitor.update_step(generation, steps, total, loss=float(loss),
+            monitor.update_step(generation, steps, total, loss=losses[-1],
                                 reward=sum(rewards) / len(rewards) if rewards else None,
                                 advantage=sum(abs(s.advantage) for s in batch) / len(batch))  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out))  # a PEFT model saves only its adapter
-    tokenizer.save_pretrained(str(out))
+    if accelerator.is_main_process:  # every rank holds the same weights: one writes them
+        out.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(str(out))  # a PEFT model saves only its adapter
+        tokenizer.save_pretrained(str(out))
+    accelerator.wait_for_everyone()
     return {"train_loss": sum(losses) / len(losses) if losses else 0.0, "steps": steps,
-            "samples": len(samples), "useful_samples": len(useful)}  # fmt: skip
+            "samples": len(samples), "useful_samples": len(useful),
+            "step_losses": losses}  # fmt: skip

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from debate.config import AgentConfig, RunConfig
@@ -77,12 +78,13 @@ async def forked_rollouts(
     group_size: int,
     generation: int,
     report: Report = no_report,
+    share: Callable[[list], list] = list,  # this rank's share of the matches
 ) -> list[list[Match]]:
     """Groups of whole matches of the configured (registered, two-player) protocol: each match
     is forked `group_size` times at its start and every fork played by the protocol itself, so
     a group shares item, sides and players and differs only in the seeds of its choices."""
     protocol = get("protocol", cfg.protocol.name)
-    specs = pairings(cfg, items, policy, opponents)
+    specs = share(pairings(cfg, items, policy, opponents))
     groups: list[list[Match]] = []
     report(f"gen {generation} rollouts", 0, len(specs))  # the bar's clock starts now
 
@@ -139,11 +141,12 @@ async def branched_rollouts(
     branches: int,
     generation: int,
     report: Report = no_report,
+    share: Callable[[list], list] = list,  # this rank's share of the matches
 ) -> list[Group]:
     """For each pairing, `branches` forks of one match, played by the protocol, that share
     every speech before the policy's first and sample that one each."""
     protocol = get("protocol", cfg.protocol.name)
-    specs = pairings(cfg, items, policy, opponents)
+    specs = share(pairings(cfg, items, policy, opponents))
     done = 0
     report(f"gen {generation} rollouts", 0, len(specs))
 
@@ -186,12 +189,13 @@ async def stems(
     judge: Judge,
     generation: int,
     report: Report = no_report,
+    share: Callable[[list], list] = list,  # this rank's share of the matches
 ) -> list[dict]:
     """GRPO prompts: each match played by its protocol up to the policy's first speech, as rows
     of plain data (a `datasets.Dataset` holds them): the prompt the policy would continue, the
     match as it started, and every speech made before the stop, for `finish_debates` to replay."""
     protocol = get("protocol", cfg.protocol.name)
-    specs = pairings(cfg, items, policy, opponents)
+    specs = share(pairings(cfg, items, policy, opponents))
     done = 0
     report(f"gen {generation} stems", 0, len(specs))
 

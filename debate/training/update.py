@@ -55,6 +55,17 @@ def load_policy(cfg: TrainConfig, base: str, previous: Path | None):
     return get_peft_model(model, lora), tokenizer
 
 
+def per_rank(batch: int) -> int:
+    """A rank's part of a global batch: with several processes (debate/training/distributed.py)
+    trl's trainers take one per rank per step, so the step sees the batch one process would."""
+    from debate.training.distributed import ranks
+
+    n = ranks().count
+    if batch % n:
+        raise ConfigError(f"a batch of {batch} does not split evenly over {n} training processes")
+    return batch // n
+
+
 def common_args(cfg: TrainConfig, out: Path, generation: int) -> dict:
     from debate.seeds import derive_seed
 
@@ -62,7 +73,7 @@ def common_args(cfg: TrainConfig, out: Path, generation: int) -> dict:
         "output_dir": str(out / "trainer"),
         "learning_rate": cfg.update.learning_rate,
         "num_train_epochs": cfg.update.epochs,
-        "per_device_train_batch_size": cfg.update.batch_size,
+        "per_device_train_batch_size": per_rank(cfg.update.batch_size),
         "gradient_accumulation_steps": 1,
         "beta": cfg.update.beta,
         "logging_steps": 1,
@@ -115,17 +126,10 @@ def grpo_update(
     generation: int,
 ) -> dict:
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     model, tokenizer = load_policy(cfg, base, previous)
-    g = cfg.update.group_size
-    # one group (a prompt's g completions) per optimiser step: the group mean is the baseline
-    args = GRPOConfig(
-        **{**common_args(cfg, out, generation), "per_device_train_batch_size": g},
-        num_generations=g,
-        max_completion_length=cfg.protocol.speech_tokens,
-        temperature=cfg.policy.temperature,
-    )
+    args = grpo_config(cfg, out, generation)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[reward],
@@ -137,10 +141,28 @@ def grpo_update(
     return train_and_save(trainer, tokenizer, out)
 
 
+def grpo_config(cfg: TrainConfig, out: Path, generation: int):
+    from trl import GRPOConfig
+
+    from debate.training.vllm_server import vllm_args
+
+    g = cfg.update.group_size
+    # one group (a prompt's g completions) per optimiser step: the group mean is the baseline
+    return GRPOConfig(
+        **{**common_args(cfg, out, generation), "per_device_train_batch_size": per_rank(g)},
+        num_generations=g,
+        max_completion_length=cfg.protocol.speech_tokens,
+        temperature=cfg.policy.temperature,
+        **vllm_args(cfg),
+    )
+
+
 def train_and_save(trainer, tokenizer, out: Path) -> dict:
     result = trainer.train()
-    out.mkdir(parents=True, exist_ok=True)
-    trainer.model.save_pretrained(str(out))  # a PEFT model saves only its adapter
-    tokenizer.save_pretrained(str(out))
+    if trainer.accelerator.is_main_process:  # every rank holds the same weights: one writes
+        out.mkdir(parents=True, exist_ok=True)
+        trainer.model.save_pretrained(str(out))  # a PEFT model saves only its adapter
+        tokenizer.save_pretrained(str(out))
+    trainer.accelerator.wait_for_everyone()
     return {"train_loss": result.training_loss, "steps": result.global_step,
             "log": trainer.state.log_history}  # fmt: skip
