@@ -231,8 +231,9 @@ def train(
         note = f"--method {method} trains free-text speeches: policy.speech=free\n"
     try:
         cfg = resolve(TrainConfig, config, overrides + set_)
-        with progress("train", note + resume_hint(cfg, "train")) as report, watching(
-            cfg.run_dir, report, tensorboard
+        with (
+            progress("train", note + resume_hint(cfg, "train")) as report,
+            watching(cfg.run_dir, report, tensorboard),
         ):
             records = run_training(cfg, lambda r: console.print(summary_line(r)), report)
     except USER_ERRORS as e:

@@ -264,7 +264,7 @@ def train(
             experience = EXPERIENCE[cfg.update.method]
             update, transcripts = experience(cfg, g, previous, opponents, judge, items,
                                              checkpoint(cfg, g), report)  # fmt: skip
-            here.on_main(lambda: portable.name_base(checkpoint(cfg, g), cfg.policy.model))
+            here.on_main(partial(portable.name_base, checkpoint(cfg, g), cfg.policy.model))
             record.opponents = [o.model for o in opponents]
             record.pairs = update.pop("pairs")
             record.update = {k: v for k, v in update.items() if k != "log"}
