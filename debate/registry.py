@@ -18,6 +18,7 @@ schemes), metrics and sub-commands. A plugin registers itself with `@register(ki
 
 from __future__ import annotations
 
+import functools
 import pkgutil
 import sys
 from collections.abc import Callable
@@ -106,13 +107,20 @@ def _as_namespace(namespace: str):
         _namespace = None
 
 
+@functools.cache
+def _entry_points():
+    # Reading every installed distribution's entry points is the slow part of start-up (once
+    # per kind before, four times for `debate --help`): read them once.
+    return entry_points()
+
+
 def _load(kind: str) -> None:
     if kind in _loaded:
         return
     _loaded.add(kind)
     for target in KINDS[kind]:
         import_tree(target)
-    for ep in entry_points(group=GROUP.format(kind=kind)):
+    for ep in _entry_points().select(group=GROUP.format(kind=kind)):
         target = ep.value.partition(":")[0].strip()
         try:
             with _as_namespace(ep.name):

@@ -25,7 +25,7 @@ class GenerationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     prompt: Prompt
     sampling: Sampling = Field(default_factory=Sampling)
-    seed: int = 0  # per-request: the same request gives the same text whatever the batch
+    seed: int = 0  # per-request: the same text whatever the batch (in fp32; see models/hf.py)
     # Free-text prefix of the assistant reply, e.g. "<quote>" to steer a small model.
     prefill: str = ""
     # Structured view of the task (question, answers, side, passage) for scripted agents and the

@@ -40,30 +40,53 @@ class PerRowSampler:
         return out
 
     def pick(self, scores: torch.Tensor) -> torch.Tensor:
-        """One token id per row."""
+        """One token id per row: a draw from the row's nucleus (its likeliest tokens whose
+        probabilities add up to top-p), by inverse CDF over the tokens from likeliest down."""
         scores = scores.float()
         temps = torch.tensor(self.temps, device=scores.device).clamp(min=1e-6).unsqueeze(1)
         probs = torch.softmax(scores / temps, dim=-1)
+        greedy = torch.tensor([t <= 0 for t in self.temps], device=scores.device)
+        if bool(greedy.all()):  # nothing to draw
+            return self._keep_logprobs(probs, scores.argmax(-1))
         top_p = torch.tensor(self.top_ps, device=scores.device).unsqueeze(1)
-        # The nucleus nearly always lies within the few hundred likeliest tokens: take those with
-        # topk (sorted, as a full sort would order them) and sort the whole vocabulary only when
-        # some row's nucleus reaches past them. Same tokens, a fraction of the cost at batch 32.
-        sorted_p, order = probs.topk(min(NUCLEUS_CANDIDATES, probs.shape[1]), dim=-1)
-        if bool((sorted_p.sum(-1, keepdim=True) < top_p).any()):
-            sorted_p, order = probs.sort(dim=-1, descending=True)
-        sorted_p = sorted_p * ((sorted_p.cumsum(-1) - sorted_p) < top_p)
-        cdf = sorted_p.cumsum(-1)
+        whole = top_p >= 1.0  # no nucleus: any token may be drawn
         # One uniform draw per row from that row's own generator keeps rows independent.
         u = torch.cat([torch.rand(1, generator=g) for g in self.gens]).to(scores.device)
-        pick = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(1)).clamp(max=cdf.shape[1] - 1)
-        chosen = order.gather(1, pick).squeeze(1)
-        greedy = torch.tensor([t <= 0 for t in self.temps], device=scores.device)
-        chosen = torch.where(greedy, scores.argmax(-1), chosen)
+        # Sorting the whole vocabulary per step cost several times the model's own step at
+        # batch 32. A draw nearly always lands among the few hundred likeliest tokens: take
+        # those with topk (in the order a sort gives) and sort a row only when its nucleus, or
+        # its draw, reaches past them. Same tokens as sorting every row.
+        head_p, head_ids = probs.topk(min(NUCLEUS_CANDIDATES, probs.shape[1]), dim=-1)
+        cdf = (head_p * ((head_p.cumsum(-1) - head_p) < top_p)).cumsum(-1)
+        # The whole vocabulary's mass, as the sorted cumsum would end (it adds in double). A
+        # softmax may add up to a little over 1; a nucleus of 1 then ends where the sorted
+        # cumsum reaches 1, within a rounding step.
+        mass = probs.double().sum(-1, keepdim=True).float().clamp(max=1.0)
+        target = u.unsqueeze(1) * torch.where(whole, mass, cdf[:, -1:])
+        pos = torch.searchsorted(cdf, target)[:, 0]
+        past_head = torch.where(whole[:, 0], pos >= cdf.shape[1], head_p.sum(-1) < top_p[:, 0])
+        chosen = head_ids.gather(1, pos.clamp(max=cdf.shape[1] - 1).unsqueeze(1))[:, 0]
+        for r in torch.nonzero(past_head & ~greedy)[:, 0].tolist():
+            chosen[r] = self._draw_sorted(probs[r], self.top_ps[r], u[r], target[r])
+        return self._keep_logprobs(probs, torch.where(greedy, scores.argmax(-1), chosen))
+
+    def _keep_logprobs(self, probs: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
         # each token's log-probability under the distribution it was drawn from, before top-p
         self.last_logprobs = (
             probs.gather(1, chosen.unsqueeze(1)).clamp(min=1e-45).log()[:, 0].tolist()
         )
         return chosen
+
+    @staticmethod
+    def _draw_sorted(p: torch.Tensor, top_p: float, u: torch.Tensor, target: torch.Tensor) -> int:
+        """One row's draw over its whole vocabulary sorted, as `pick` draws within the head:
+        at `target` with no nucleus, else at `u` of the nucleus's mass."""
+        sorted_p, order = torch.sort(p, descending=True)
+        cdf = (sorted_p * ((sorted_p.cumsum(-1) - sorted_p) < top_p)).cumsum(-1)
+        if top_p < 1.0:
+            target = u * cdf[-1]
+        at = torch.searchsorted(cdf, target.reshape(1)).clamp(max=cdf.shape[0] - 1)
+        return int(order[at])
 
 
 def decode(

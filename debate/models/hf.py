@@ -1,7 +1,11 @@
 """Hugging Face `transformers` causal LMs: hub id, local folder, or GGUF file (converted once).
 
-Sampling is done per request with its own seeded generator inside a logits processor, so a
-request produces the same text whichever batch the engine happens to put it in.
+Sampling is done per request with its own seeded generator, so in fp32 a request produces the
+same text whichever batch the engine happens to put it in (tested). In bf16 that is not
+promised: how the kernels round a row's sums depends on the batch's shape and padding, and a
+token that nearly ties its rival can flip; on a CPU with native bf16 (AMX), 2 of 8 seeded
+requests run alone matched the same requests inside a batch of 32 (issue 27). Use
+`?dtype=fp32` (or DEBATE_HARNESS_DTYPE=fp32) where a run must not depend on its batching.
 """
 
 from __future__ import annotations

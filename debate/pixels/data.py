@@ -14,9 +14,10 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads when an image is read: not for `debate --help`
+    import numpy as np
 
 SIDE = 28
 N_PIXELS = SIDE * SIDE
@@ -44,6 +45,8 @@ def csv_path(split: str) -> Path:
 
 
 def _parse(path: Path, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     with path.open("rb") as f:
         f.readline()  # the header: label,1x1,1x2,...
         lines = f.readlines() if limit is None else [f.readline() for _ in range(limit)]
@@ -57,6 +60,8 @@ def load(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(images, labels): images uint8 of shape (n, 784), grey levels 0-255; labels 0-9. The
     first `limit` images of the split, in the package's order (the standard one)."""
+    import numpy as np
+
     if split not in SPLITS:
         raise ValueError(f"MNIST split must be one of {sorted(SPLITS)}, got {split!r}")
     if limit is not None and not 1 <= limit <= SPLITS[split]:

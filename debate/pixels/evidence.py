@@ -7,8 +7,10 @@ pixel counts, any other it names is shown unverified."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads when an image is read: not for `debate --help`
+    import numpy as np
 
 from debate.evidence import sanitize
 from debate.pixels.data import N_PIXELS, SIDE
@@ -19,12 +21,16 @@ SHOWN_RE = re.compile(r"^pixel \((\d+), (\d+)\) = (\d+)$")
 
 
 def encode_image(image: np.ndarray) -> str:
+    import numpy as np
+
     rows = np.asarray(image, dtype=np.uint8).reshape(SIDE, SIDE)
     return "\n".join(row.tobytes().hex() for row in rows)
 
 
 def decode_image(context: str) -> np.ndarray:
     """The (784,) uint8 image of an item's passage; ValueError if it is not one."""
+    import numpy as np
+
     try:
         raw = bytes.fromhex("".join(context.split()))
     except ValueError:
