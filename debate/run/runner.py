@@ -112,7 +112,10 @@ def summarize(transcripts: list[Transcript]) -> dict:
 def run(
     cfg: RunConfig,
     on_progress: Callable[[int, int], None] | None = None,
+    route: Callable[[MatchSpec, str], MatchSpec] | None = None,
 ) -> dict:
+    """`route`, where given, may reseat each planned match's debaters (training's learner per
+    side puts the side arguing the true answer's learner in whichever seat argues it)."""
     protocol: Protocol = get("protocol", cfg.protocol.name)
     check_agents(cfg, protocol)
     RunFolder(cfg.run_dir).refuse_to_overwrite([cfg.task.params.get("path")])
@@ -131,6 +134,8 @@ def run(
     folder = RunFolder(cfg.run_dir)
     folder.claim(cfg)
     specs = plan_matches(cfg, items, protocol, lineup(cfg, protocol))
+    if route is not None:
+        specs = [route(s, protocol.name) for s in specs]
     done = {t.match_id: t for t in folder.read_transcripts()}
     check_judged_by(cfg.run_dir, list(done.values()), judge)
     todo = [s for s in specs if s.match_id not in done]

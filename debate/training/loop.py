@@ -32,7 +32,7 @@ from debate.schema import Record, Transcript, names_answer
 from debate.seeds import derive_seed
 from debate.stats.formatting import estimate, percent, share
 from debate.training import rollouts
-from debate.training.config import TrainConfig
+from debate.training.config import TrainConfig, as_debater
 from debate.training.evaluate import Report, anchor_ratings, evaluate, no_report
 from debate.training.league import OPPONENT, LeagueState, Member
 
@@ -65,7 +65,7 @@ def peak_rss_gib() -> float:
 def play_config(cfg: TrainConfig) -> RunConfig:
     return RunConfig(name=cfg.name, out=cfg.out, seed=cfg.seed, max_live=cfg.max_live,
                      task=cfg.task, protocol=cfg.protocol.model_copy(update={"sides": "both"}),
-                     debaters=[cfg.policy], judge=cfg.judge)  # fmt: skip
+                     debaters=[as_debater(cfg.policy)], judge=cfg.judge)  # fmt: skip
 
 
 def check(cfg: TrainConfig) -> str:
@@ -105,7 +105,7 @@ def policy_at(cfg: TrainConfig, g: int) -> AgentConfig:
         model = cfg.policy.model
     else:
         model = f"{'peft' if cfg.lora.enabled else 'hf'}:{checkpoint(cfg, g)}"
-    return cfg.policy.model_copy(update={"name": f"gen-{g}", "model": model})
+    return as_debater(cfg.policy).model_copy(update={"name": f"gen-{g}", "model": model})
 
 
 def read_records(path: Path) -> list[GenerationRecord]:
@@ -205,6 +205,10 @@ def train(
     on_line: Callable[[GenerationRecord], None] | None = None,
     report: Report = no_report,
 ) -> list:
+    if not getattr(cfg.policy, "share", True):  # a learner per side
+        from debate.training.sides import train_sides
+
+        return train_sides(cfg, on_line, report)
     check(cfg)
     judge = make_judge(cfg.judge)
     folder = RunFolder(cfg.run_dir)
