@@ -14,8 +14,8 @@ from debate.run.runner import load_items
 from debate.runfolder import RunFolder
 from debate.training.config import LeagueSettings, LoraSettings, TrainConfig, UpdateSettings
 from debate.training.exploit import exploit
-from debate.training.loop import train
-from debate.training.sides import SideRoute
+from debate.training.loop import train as shared_weights_train
+from debate.training.sides import SideRoute, train
 
 
 def choice_config(tmp_path, tiny_model_dir, name: str, share: bool, **kw) -> TrainConfig:
@@ -139,3 +139,5 @@ def test_separate_learners_train_chosen_spans_only(tmp_path, tiny_model_dir):
     with pytest.raises(ConfigError, match="share: false trains chosen evidence spans"):
         train(cfg)
     assert not (cfg.run_dir / "generations.jsonl").exists()
+    with pytest.raises(ConfigError, match="debate.training.sides.train"):
+        shared_weights_train(cfg)  # never silently trains shared weights instead

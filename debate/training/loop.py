@@ -205,10 +205,9 @@ def train(
     on_line: Callable[[GenerationRecord], None] | None = None,
     report: Report = no_report,
 ) -> list:
-    if not getattr(cfg.policy, "share", True):  # a learner per side
-        from debate.training.sides import train_sides
-
-        return train_sides(cfg, on_line, report)
+    if not getattr(cfg.policy, "share", True):
+        raise ConfigError("policy.share: false (a learner per side) is trained by "
+                          "debate.training.sides.train")  # fmt: skip
     check(cfg)
     judge = make_judge(cfg.judge)
     folder = RunFolder(cfg.run_dir)

@@ -264,4 +264,14 @@ def train_sides(
     return records
 
 
-__all__ = ["SIDES", "SideRoute", "side_of", "train_sides", "learners_at"]
+def train(cfg: TrainConfig, on_line: Callable | None = None, report: Report = no_report) -> list:
+    """`debate train`: one set of weights for both sides (`debate.training.loop.train`), or a
+    learner per side (`policy.share: false`)."""
+    from debate.training import loop
+
+    if getattr(cfg.policy, "share", True):
+        return loop.train(cfg, on_line, report)
+    return train_sides(cfg, on_line, report)
+
+
+__all__ = ["SIDES", "SideRoute", "side_of", "train", "train_sides", "learners_at"]
