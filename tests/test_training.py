@@ -14,6 +14,8 @@ from debate.config import (
     dump_yaml,
 )
 from debate.models import load_model
+from debate.run.runner import load_items
+from debate.runfolder import RunFolder
 from debate.training.config import LeagueSettings, LoraSettings, TrainConfig, UpdateSettings
 from debate.training.loop import read_records, train
 
@@ -71,6 +73,13 @@ def test_one_generation_trains_saves_and_resumes(tmp_path, tiny_model_dir, metho
     # accuracy by held-out item (both seats averaged), not by match
     assert first[0].eval["selfplay_accuracy"]["n"] == cfg.eval_items
     assert 0 < first[0].peak_rss_gib < 64
+    # held-out items come from a task seed of their own, not training's
+    gen0 = RunFolder(cfg.run_dir / "eval" / "gen-0" / "selfplay").read_transcripts()
+    held_out = {t.item.id for t in gen0}
+    params = {"offset": cfg.eval_offset}
+    seed = cfg.task.seed
+    assert held_out == {i.id for i in load_items(cfg.task.name, cfg.eval_items, seed + 1, params)}
+    assert not held_out & {i.id for i in load_items(cfg.task.name, cfg.eval_items, seed, params)}
     # a checkpoint loads for play as its base does: merging LoRA must not leave weights frozen
     # (frozen bf16 weights made CPU scoring peak at several times the memory)
     played = load_model(f"peft:{ckpt}").model

@@ -138,3 +138,28 @@ def history(
         return
     for png in pngs:
         console.print(f"plot: {png}")
+
+
+@app.command()
+def exploit(
+    run_dir: Path = typer.Argument(..., help="a `debate train` folder"),
+    gen: list[int] = typer.Option([0], "--gen", help="generation to freeze; repeat for several"),
+    updates: int = typer.Option(3, min=1, help="best-response updates, the same for every gen"),
+    eval_items: int | None = typer.Option(None, help="held-out items (default: the run's)"),
+    train_items: int | None = typer.Option(None, help="items an update (default: the run's)"),
+) -> None:
+    """Freeze a generation's honest debater, train a best-response liar against it, and report
+    the judge accuracy it takes away (exploitability), paired by held-out item."""
+    from debate.training.exploit import exploit as run_exploit
+    from debate.training.exploit import summary
+
+    try:
+        with progress("exploit") as report:
+            results = [run_exploit(run_dir, g, updates, eval_items, report, train_items)
+                       for g in gen]  # fmt: skip
+    except USER_ERRORS as e:
+        fail(str(e))
+        return
+    for r in results:
+        console.print(summary(r))
+    console.print(f"results: {run_dir / 'exploit'}/gen-N/exploit.json")

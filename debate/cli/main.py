@@ -217,8 +217,8 @@ def train(
     """Self-play training: debaters play each other and past selves, rewarded by the judge."""
     from debate.training.config import TrainConfig
     from debate.training.loop import summary_line
-    from debate.training.loop import train as run_training
     from debate.training.monitor import watching
+    from debate.training.sides import train as run_training
 
     flags = {"policy.model": policy, "update.method": method, "generations": generations,
              "name": name, "out": out}  # fmt: skip

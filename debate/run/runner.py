@@ -126,7 +126,10 @@ def summarize(transcripts: list[Transcript]) -> dict:
 def run(
     cfg: RunConfig,
     on_progress: Callable[[int, int], None] | None = None,
+    route: Callable[[MatchSpec, str], MatchSpec] | None = None,
 ) -> dict:
+    """`route`, where given, may reseat each planned match's debaters (training's learner per
+    side puts the side arguing the true answer's learner in whichever seat argues it)."""
     protocol: Protocol = get("protocol", cfg.protocol.name)
     check_agents(cfg, protocol)
     RunFolder(cfg.run_dir).refuse_to_overwrite([cfg.task.params.get("path")])
@@ -148,6 +151,8 @@ def run(
             check_judge_gets(j)
     load_s = time.perf_counter() - start
     specs = plan_matches(cfg, items, protocol, lineup(cfg, protocol))
+    if route is not None:
+        specs = [route(s, protocol.name) for s in specs]
     done = {t.match_id: t for t in folder.read_transcripts()}
     check_judged_by(cfg.run_dir, list(done.values()), judge)
     todo = [s for s in specs if s.match_id not in done]

@@ -73,6 +73,19 @@ class LeagueSettings(Strict):
     load_adapters: bool = False
 
 
+class PolicyConfig(AgentConfig):
+    """The trained debater. `share: false` trains a learner per side (debate/training/sides.py):
+    one LoRA adapter for whichever seat argues the true answer, one for the other, each updated
+    only from its own side's choices; true (the default) trains one set of weights on both."""
+
+    share: bool = True
+
+
+def as_debater(policy: AgentConfig) -> AgentConfig:
+    """The policy as it plays a match: a plain debater (`share` is training's alone)."""
+    return AgentConfig.model_validate(policy.model_dump(exclude={"share"}))
+
+
 class TrainConfig(Strict):
     name: RunName = "train"
     out: OutFolder = "runs"
@@ -80,8 +93,8 @@ class TrainConfig(Strict):
     max_live: int = Field(32, ge=1, le=100_000)
     # the embedded default chooses its quote by its own likelihood, sampled at T = 1: a choice
     # the policy owns (so training can move it) with enough spread for groups to differ
-    policy: AgentConfig = Field(
-        default_factory=lambda: AgentConfig(
+    policy: PolicyConfig = Field(
+        default_factory=lambda: PolicyConfig(
             name="policy",
             model="smollm2",
             speech="choose",
@@ -96,6 +109,9 @@ class TrainConfig(Strict):
     task: TaskConfig = Field(default_factory=lambda: TaskConfig(n_items=8))
     eval_items: int = Field(100, ge=1, le=MAX_ITEMS)  # fewer cannot show a change of 10 points
     eval_offset: int = 100_000
+    # the task seed of the held-out items; None: task.seed + 1, a seed training never draws
+    # from (the offset keeps the items apart too where a task ignores its seed)
+    eval_seed: int | None = None
     generations: int = Field(3, ge=1, le=10_000)
     lora: LoraSettings = Field(default_factory=LoraSettings)
     update: UpdateSettings = Field(default_factory=UpdateSettings)
@@ -105,8 +121,15 @@ class TrainConfig(Strict):
     @field_validator("policy", mode="before")
     @classmethod
     def _policy_named(cls, v: object) -> object:
-        """`--policy SPEC` (policy.model alone) trains a debater called "policy"."""
+        """`--policy SPEC` (policy.model alone) trains a debater called "policy"; a plain
+        AgentConfig is a policy that shares its weights."""
+        if isinstance(v, AgentConfig) and not isinstance(v, PolicyConfig):
+            v = v.model_dump(exclude_unset=True)
         return {"name": "policy", **v} if isinstance(v, dict) else v
+
+    @property
+    def held_out_seed(self) -> int:
+        return self.task.seed + 1 if self.eval_seed is None else self.eval_seed
 
     @property
     def run_dir(self) -> Path:

@@ -28,8 +28,8 @@ def eval_config(cfg: TrainConfig, folder: Path, name: str, protocol: str, debate
         out=str(folder),
         seed=cfg.seed,
         max_live=cfg.max_live,
-        task=cfg.task.model_copy(update={"n_items": n, "params": {**cfg.task.params,
-                                                                   "offset": cfg.eval_offset}}),
+        task=cfg.task.model_copy(update={"n_items": n, "seed": cfg.held_out_seed,
+                                         "params": {**cfg.task.params, "offset": cfg.eval_offset}}),
         protocol=ProtocolConfig(**{**cfg.protocol.model_dump(), "name": protocol, "sides": "both"}),
         debaters=debaters,
         judge=cfg.judge,
@@ -41,12 +41,18 @@ def no_report(label: str, done: int, total: int) -> None:
 
 
 def evaluate(
-    cfg: TrainConfig, generation: int, policy: AgentConfig, report: Report = no_report
+    cfg: TrainConfig,
+    generation: int,
+    policy: AgentConfig,
+    report: Report = no_report,
+    route: Callable | None = None,
 ) -> dict:
+    """`route` reseats the policy's matches (a learner per side: `debate.training.sides`)."""
     folder = cfg.run_dir / "eval" / f"gen-{generation}"
 
     def played(c: RunConfig) -> list[Transcript]:
-        run(c, on_progress=lambda k, n: report(f"gen {generation} eval {c.name}", k, n))
+        run(c, on_progress=lambda k, n: report(f"gen {generation} eval {c.name}", k, n),
+            route=route)  # fmt: skip
         return RunFolder(c.run_dir).read_transcripts()
 
     debate = cfg.protocol.name

@@ -34,7 +34,7 @@ from debate.schema import Record, Transcript, names_answer
 from debate.seeds import derive_seed
 from debate.stats.formatting import estimate, percent, share, unread
 from debate.training import monitor, portable, rollouts
-from debate.training.config import TrainConfig
+from debate.training.config import TrainConfig, as_debater
 from debate.training.distributed import ranks
 from debate.training.evaluate import Report, anchor_ratings, evaluate, no_report
 from debate.training.league import OPPONENT, LeagueState, Member
@@ -70,7 +70,7 @@ def peak_rss_gib() -> float:
 def play_config(cfg: TrainConfig) -> RunConfig:
     return RunConfig(name=cfg.name, out=cfg.out, seed=cfg.seed, max_live=cfg.max_live,
                      task=cfg.task, protocol=cfg.protocol.model_copy(update={"sides": "both"}),
-                     debaters=[cfg.policy], judge=cfg.judge)  # fmt: skip
+                     debaters=[as_debater(cfg.policy)], judge=cfg.judge)  # fmt: skip
 
 
 def check(cfg: TrainConfig) -> str:
@@ -120,7 +120,7 @@ def policy_at(cfg: TrainConfig, g: int) -> AgentConfig:
         model = cfg.policy.model
     else:
         model = f"{'peft' if cfg.lora.enabled else 'hf'}:{checkpoint(cfg, g)}"
-    return cfg.policy.model_copy(update={"name": f"gen-{g}", "model": model})
+    return as_debater(cfg.policy).model_copy(update={"name": f"gen-{g}", "model": model})
 
 
 def read_records(path: Path) -> list[GenerationRecord]:
@@ -230,6 +230,9 @@ def train(
     on_line: Callable[[GenerationRecord], None] | None = None,
     report: Report = no_report,
 ) -> list:
+    if not getattr(cfg.policy, "share", True):
+        raise ConfigError("policy.share: false (a learner per side) is trained by "
+                          "debate.training.sides.train")  # fmt: skip
     check(cfg)
     here = ranks()  # one process, or one of several (debate/training/distributed.py)
     starts(cfg)

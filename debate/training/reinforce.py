@@ -15,6 +15,7 @@ small REINFORCE step written by hand on the `peft` model instead.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -41,12 +42,17 @@ class ChoiceSample(BaseModel):
     reward: float | None = None  # the judge's probability for the speaker's answer
 
 
-def choice_samples(groups: list[list[Match]], policy_model: str) -> list[ChoiceSample]:
-    """One sample per chosen span of the policy (any role), with its leave-one-out advantage
-    for that role within the group."""
+def choice_samples(
+    groups: list[list[Match]],
+    policy_model: str,
+    keep: Callable[[Match, str], bool] | None = None,
+) -> list[ChoiceSample]:
+    """One sample per chosen span of the policy (any role, or those `keep(match, role)` keeps),
+    with its leave-one-out advantage for that role within the group."""
     samples = []
     for forks in groups:
-        roles = [r for r, a in forks[0].agents.items() if a.model == policy_model]
+        roles = [r for r, a in forks[0].agents.items() if a.model == policy_model
+                 and (keep is None or keep(forks[0], r))]  # fmt: skip
         for role in roles:
             rewards = [f.transcript.verdict.probs[f.transcript.assignment[role]] for f in forks]
             for f, adv in zip(forks, leave_one_out(rewards)):

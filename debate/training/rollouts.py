@@ -79,12 +79,14 @@ async def forked_rollouts(
     generation: int,
     report: Report = no_report,
     share: Callable[[list], list] = list,  # this rank's share of the matches
+    specs: list | None = None,
 ) -> list[list[Match]]:
     """Groups of whole matches of the configured (registered, two-player) protocol: each match
     is forked `group_size` times at its start and every fork played by the protocol itself, so
-    a group shares item, sides and players and differs only in the seeds of its choices."""
+    a group shares item, sides and players and differs only in the seeds of its choices.
+    `specs`, where given, are the matches to play (a learner per side plans its own)."""
     protocol = get("protocol", cfg.protocol.name)
-    specs = share(pairings(cfg, items, policy, opponents))
+    specs = specs if specs is not None else share(pairings(cfg, items, policy, opponents))
     groups: list[list[Match]] = []
     report(f"gen {generation} rollouts", 0, len(specs))  # the bar's clock starts now
 
