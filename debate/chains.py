@@ -4,10 +4,11 @@ A judge reading each quote alone cannot link "Mira's cousin is Tomas." with "Tom
 harp." to answer "Which instrument does Mira's cousin play?": the first is about the question
 but answers nothing, the second answers but is not about the question. Multi-hop question
 answering calls Tomas the bridge entity (HotpotQA's bridge questions). A chain is a quote that
-shares a name with the question, followed by a quote that does not, through a name the first
-quote adds (the bridge). Names are capitalised words, so this is a heuristic for English text
-about named people and places; quotes that share no such name are never joined, and a
-one-hop question, whose answering quote already names its subject, forms no chain from it.
+shares a name with the question, followed by a quote about a name the first one adds (the
+bridge: the first name the second quote names) that does not name the question's subject.
+Names are capitalised words, so this is a heuristic for English text about named people and
+places; quotes that share no such name are never joined, and a one-hop question, whose
+answering quote names its subject, forms no chain from it.
 """
 
 from __future__ import annotations
@@ -59,10 +60,15 @@ NOT_NAMES = frozenset(
 )
 
 
-def names(text: str) -> set[str]:
-    """The capitalised words of `text` (a possessive "'s" dropped), less sentence starters."""
+def named(text: str) -> list[str]:
+    """The capitalised words of `text` in order (a possessive "'s" dropped), less sentence
+    starters."""
     words = re.findall(r"\b[A-Z][\w-]*", re.sub(r"['’]s\b", "", text))
-    return {w for w in words if w not in NOT_NAMES}
+    return [w for w in words if w not in NOT_NAMES]
+
+
+def names(text: str) -> set[str]:
+    return set(named(text))
 
 
 def chains(question: str, quotes: list[str], answers: list[str] = ()) -> list[list[str]]:
@@ -78,7 +84,9 @@ def chains(question: str, quotes: list[str], answers: list[str] = ()) -> list[li
             continue
         bridge = names(a) - asked - candidates
         for b in quotes:
-            if b != a and not names(b) & asked and names(b) & bridge:
+            # b is about the bridge: it names it first ("Tomas plays the harp."), and it does
+            # not name the question's subject
+            if b != a and not names(b) & asked and named(b)[:1] and named(b)[0] in bridge:
                 linked.append([a, b])
     in_chain = {q for pair in linked for q in pair}
     return linked + [[q] for q in quotes if q not in in_chain]

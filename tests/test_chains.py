@@ -30,7 +30,13 @@ def test_a_one_hop_item_forms_no_chain_from_any_of_its_sentences():
 
 
 def test_a_candidate_answer_is_no_bridge():
-    quotes = ["Tomas lives in Oslo.", "Ines lives in Oslo."]
+    quotes = ["Tomas lives in Oslo.", "Oslo is where Ines lives."]
     question = "Which city does Tomas live in?"
     assert chains(question, quotes, ["Oslo", "Lima"]) == [[q] for q in quotes]
     assert chains(question, quotes) == [quotes]  # without the answers, Oslo links them
+
+
+def test_the_second_quote_must_be_about_the_bridge():
+    # Mira's filler fact names a city; another person living there is no second hop
+    quotes = ["Mira lives in Cairo.", "Pavel lives in Cairo."]
+    assert chains("Which instrument does Mira's cousin play?", quotes) == [[q] for q in quotes]

@@ -170,7 +170,7 @@ def test_every_pair_of_arms_is_differenced_paired_over_items(tmp_path):
     d = res["paired_differences"]["consultancy - naive"]
     assert d["n"] == 8 and "sign_test_p" in d
     adv = res["arms"]["sequential"]["sides"]["honest_advantage"]
-    assert adv["interval"] == "bootstrap over items" and adv["n_items"] == 8
+    assert adv["interval"] == "bootstrap over items" and adv["n"] == 8
 
 
 def test_majority_vote_is_compute_matched_to_collaborative_debate_and_votes_by_round(tmp_path):

@@ -19,7 +19,7 @@ def test_one_debate_per_item_is_the_bootstrap_of_each_items_difference():
     per_item = boot_mean([float(x) - float(y) for x, y in zip(a, b)], seed=0)
     assert got["value"] == pytest.approx(per_item["value"]) and per_item["value"] == 0.44
     assert got["ci95"] == pytest.approx(per_item["ci95"])
-    assert got["n_items"] == 100
+    assert got["n"] == 100
 
 
 def test_treating_the_two_sides_as_independent_narrows_the_interval():
@@ -37,7 +37,7 @@ def test_items_with_several_flags_are_resampled_whole():
     b = [False, False, True, True]
     items = ["x", "x", "y", "z"]
     got = grouped_difference(a, items, b, items)
-    assert got["value"] == pytest.approx(0.75 - 0.5) and got["n_items"] == 3
+    assert got["value"] == pytest.approx(0.75 - 0.5) and got["n"] == 3
     lo, hi = got["ci95"]
     assert lo <= got["value"] <= hi
     assert grouped_difference([], [], b, items)["value"] is None

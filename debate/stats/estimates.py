@@ -79,7 +79,7 @@ def grouped_difference(
     two-player debate the true side's win and the false side's loss are one event; `difference`
     would count them as two independent samples and overstate the precision."""
     if not len(a) or not len(b):
-        return {"value": None, "ci95": [None, None], "n_items": 0}
+        return {"value": None, "ci95": [None, None], "n": 0}
     keys = sorted(set(a_groups) | set(b_groups))
     at = {k: i for i, k in enumerate(keys)}
     sums = np.zeros((4, len(keys)))  # a's wins, a's flags, b's wins, b's flags, by group
@@ -96,7 +96,7 @@ def grouped_difference(
         d = resampled[:, 0] / resampled[:, 1] - resampled[:, 2] / resampled[:, 3]
     lo, hi = np.nanpercentile(d, [2.5, 97.5])
     return {"value": float(value), "ci95": list(around(float(value), float(lo), float(hi))),
-            "n_items": len(keys), "interval": "bootstrap over items"}  # fmt: skip
+            "n": len(keys), "interval": "bootstrap over items"}  # fmt: skip
 
 
 def sign_test(differences: Sequence[float]) -> float:
