@@ -113,12 +113,12 @@ def test_a_folder_judged_the_other_way_is_not_resumed_into_one_result(tmp_path):
     assert CliRunner().invoke(app, args).exit_code == 0
     folder = tmp_path / "r"
     judged = {t.verdict.judge for t in RunFolder(folder).read_transcripts()}
-    assert judged == {"cloze:smollm2 (quotes apart)"}
+    assert judged == {"cloze:smollm2 (quotes apart, chained)"}
     lines = (folder / "transcripts.jsonl").read_text()
     first = lines.splitlines()[0]
     # one match of two finished, by the judge reading together
     (folder / "transcripts.jsonl").write_text(
-        first.replace("cloze:smollm2 (quotes apart)", "cloze:smollm2") + "\n"
+        first.replace("cloze:smollm2 (quotes apart, chained)", "cloze:smollm2") + "\n"
     )
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     res = CliRunner().invoke(app, args)

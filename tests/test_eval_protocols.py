@@ -10,6 +10,7 @@ from debate.cli.main import app
 from debate.config import AgentConfig, JudgeConfig, TaskConfig
 from debate.match.judge import Judge
 from debate.registry import register
+from debate.runfolder import RunFolder
 from debate.schema import Verdict
 from debate.suites.protocols import ProtocolSuiteConfig, run_suite
 
@@ -157,3 +158,40 @@ def test_statistics_that_round_to_zero_print_without_a_minus_sign():
 
     assert signed_pct({"value": -1e-17, "ci95": [-1e-3, 0.02]}) == "+0% (+0% to +2%)"
     assert pct({"value": 0.715, "ci95": [-1e-17, 0.78]}) == "72% (0%-78%)"
+
+
+def test_every_pair_of_arms_is_differenced_paired_over_items(tmp_path):
+    arms = ["naive", "expert", "consultancy", "sequential"]
+    res = run_suite(suite(tmp_path, JudgeConfig(kind="oracle"), arms=arms, n_items=8))
+    assert set(res["paired_differences"]) == {
+        "consultancy - naive", "sequential - naive", "sequential - consultancy",
+        "expert - naive", "expert - consultancy", "expert - sequential",
+    }  # fmt: skip
+    d = res["paired_differences"]["consultancy - naive"]
+    assert d["n"] == 8 and "sign_test_p" in d
+    adv = res["arms"]["sequential"]["sides"]["honest_advantage"]
+    assert adv["interval"] == "bootstrap over items" and adv["n"] == 8
+
+
+def test_majority_vote_is_compute_matched_to_collaborative_debate_and_votes_by_round(tmp_path):
+    from debate.config import ProtocolConfig
+
+    cfg = ProtocolSuiteConfig(
+        out=str(tmp_path), task=TaskConfig(n_items=10), judge=JudgeConfig(kind="oracle"),
+        debaters=[AgentConfig(name="random", model="scripted:random")],
+        protocol=ProtocolConfig(rounds=2, params={"n_agents": 3}),
+        arms=["collaborative", "majority-vote"],
+    )  # fmt: skip
+    res = run_suite(cfg)
+    collab, vote = res["arms"]["collaborative"], res["arms"]["majority-vote"]
+    # the vote makes as many generations as the discussion: 3 agents x 2 rounds
+    ts = RunFolder(cfg.run_dir / "arms" / "majority-vote").read_transcripts()
+    assert {len(t.turns) for t in ts} == {6} and {x.round for t in ts for x in t.turns} == {0}
+    assert [r["round"] for r in collab["rounds"]["by_round"]] == [0, 1]
+    assert [r["round"] for r in vote["rounds"]["by_round"]] == [0]
+    # the collaborative verdict is its last round's vote, and so is its accuracy
+    assert collab["rounds"]["by_round"][-1]["accuracy"] == collab["accuracy"]
+    assert vote["rounds"]["by_round"][0]["accuracy"] == vote["accuracy"]
+    assert "majority-vote - collaborative" not in res["paired_differences"]
+    assert "collaborative - majority-vote" in res["paired_differences"]
+    assert "| voting arm | round |" in (cfg.run_dir / "report.md").read_text()

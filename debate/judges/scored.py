@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+from debate.chains import chains
 from debate.config import ConfigError, Strict, is_embedded
 from debate.match.actions import passage_spans
 from debate.match.judge import LABELS, Case, Judge, judge_view, softmax, verified_quotes
@@ -67,6 +68,10 @@ class ClozeOptions(Strict):
     # distractor together is right 61-71% of the time (the one read last wins), and 82%, as with
     # the deciding sentence alone, reading them apart. "auto": apart for the embedded smollm2.
     quotes: Literal["auto", "together", "apart"] = "auto"
+    # Read apart, quotes that chain through a name (a quote about the question, then one about
+    # the person it names: `debate.chains`) are read together as one piece of evidence, so a
+    # two-hop question can be followed; quotes in no chain are read alone as before.
+    chain: bool = True
 
 
 @register("judge", "cloze")
@@ -92,7 +97,9 @@ class ClozeJudge(Judge):
     def name(self) -> str:
         # recorded on every verdict: the two readings are different judges, and `auto` decides
         # which one at run time, so a transcript must say which read it
-        return f"{super().name} (quotes apart)" if self.apart else super().name
+        if not self.apart:
+            return super().name
+        return f"{super().name} (quotes apart{', chained' if self.opts.chain else ''})"
 
     def lead(self) -> str:
         return (
@@ -130,21 +137,28 @@ class ClozeJudge(Judge):
         alone = Case(
             case.item, case.turns, seed=case.seed, views=case.views, fragments=case.fragments
         )  # the same case without the passage
+        pieces = (
+            chains(case.item.question, evidence, case.item.answers)
+            if self.opts.chain
+            else [[q] for q in evidence]
+        )
         reqs = []
-        for q in evidence:
-            view = judge_view(alone, labelled=False, reads="evidence", evidence=[q])
+        for piece in pieces:
+            view = judge_view(alone, labelled=False, reads="evidence", evidence=piece)
             reqs += self.answer_requests(case, view)
         space = " " if self.cfg.prompt_format == "plain" else ""
         relevance = [
-            ScoreRequest(prompt=self.as_prompt(f'Passage: "{q}"', "Write a question about this passage."),
+            ScoreRequest(prompt=self.as_prompt(f'Passage: "{" ".join(p)}"', "Write a question about this passage."),
                          continuation=f"{space}{case.item.question}")
-            for q in evidence
+            for p in pieces
         ]  # fmt: skip
         scores = [s.logprob for s in await load_model(self.cfg.model).score(reqs + relevance)]
-        per_quote = [softmax(scores[i * n : (i + 1) * n]) for i in range(len(evidence))]
-        weights = softmax(scores[len(evidence) * n :])
-        probs = [sum(w * p[k] for w, p in zip(weights, per_quote)) for k in range(n)]
+        per_piece = [softmax(scores[i * n : (i + 1) * n]) for i in range(len(pieces))]
+        weights = softmax(scores[len(pieces) * n :])
+        probs = [sum(w * p[k] for w, p in zip(weights, per_piece)) for k in range(n)]
         raw = "quote weights: " + " ".join(f"{w:.3f}" for w in weights)
+        if any(len(p) > 1 for p in pieces):
+            raw += " (chains: " + "; ".join(" + ".join(p) for p in pieces if len(p) > 1) + ")"
         return Verdict(probs=probs, judge=self.name, calls=1, raw=raw)
 
 

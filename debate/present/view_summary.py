@@ -115,7 +115,7 @@ def tournament_section(results: dict) -> dict:
                     "dishonest Elo",
                     "wins arguing true",
                     "wins arguing false",
-                    "honest advantage",
+                    "honest advantage (95% CI over items)",
                     "self-play judge accuracy",
                     "quotes verified",
                 ],
@@ -162,7 +162,7 @@ def eval_section(results: dict) -> dict:
                     "Brier",
                     "ECE",
                     "first-listed bias",
-                    "honest advantage",
+                    "honest advantage (95% CI over items)",
                     "fooled by wrong speaker",
                     "judge calls/match",
                     "matches",
@@ -200,7 +200,7 @@ def training_section(lines: list[dict]) -> dict:
     return {
         "title": "Training generations",
         "tables": [{"columns": ["generation", "self-play judge accuracy", "consultancy accuracy",
-                                "honest advantage", "Elo vs anchors", "train reward", "pairs",
+                                "honest advantage (95% CI over items)", "Elo vs anchors", "train reward", "pairs",
                                 "unverified quotes", "flags", "time"], "rows": rows}],
     }  # fmt: skip
 

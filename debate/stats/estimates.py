@@ -53,7 +53,8 @@ def proportion(flags: Sequence[bool]) -> dict:
 
 
 def difference(a: Sequence[bool], b: Sequence[bool]) -> dict:
-    """p(a) - p(b) for two independent proportions, with Newcombe's interval built from the two
+    """p(a) - p(b) for two independent proportions (unpaired: samples that share an item are
+    not independent, see `grouped_difference`), with Newcombe's interval built from the two
     Wilson intervals (good coverage at small n, unlike the Wald interval)."""
     pa, pb = proportion(a), proportion(b)
     if not pa["n"] or not pb["n"]:
@@ -63,6 +64,39 @@ def difference(a: Sequence[bool], b: Sequence[bool]) -> dict:
     lo = d - math.sqrt((pa["value"] - la) ** 2 + (ub - pb["value"]) ** 2)
     hi = d + math.sqrt((ua - pa["value"]) ** 2 + (pb["value"] - lb) ** 2)
     return {"value": d, "ci95": [lo, hi]}
+
+
+def grouped_difference(
+    a: Sequence[bool],
+    a_groups: Sequence[str],
+    b: Sequence[bool],
+    b_groups: Sequence[str],
+    seed: int = 0,
+    n_boot: int = N_BOOT,
+) -> dict:
+    """p(a) - p(b) where the flags come in groups (items) that may hold flags of both: a seeded
+    percentile bootstrap that resamples whole groups, so flags of one group stay together. In a
+    two-player debate the true side's win and the false side's loss are one event; `difference`
+    would count them as two independent samples and overstate the precision."""
+    if not len(a) or not len(b):
+        return {"value": None, "ci95": [None, None], "n": 0}
+    keys = sorted(set(a_groups) | set(b_groups))
+    at = {k: i for i, k in enumerate(keys)}
+    sums = np.zeros((4, len(keys)))  # a's wins, a's flags, b's wins, b's flags, by group
+    for row, flags, groups in ((0, a, a_groups), (2, b, b_groups)):
+        for flag, g in zip(flags, groups, strict=True):
+            sums[row, at[g]] += bool(flag)
+            sums[row + 1, at[g]] += 1
+    value = sums[0].sum() / sums[1].sum() - sums[2].sum() / sums[3].sum()
+    idx = np.random.default_rng(seed).integers(0, len(keys), size=(n_boot, len(keys)))
+    weights = np.zeros((n_boot, len(keys)))
+    np.add.at(weights, (np.arange(n_boot)[:, None], idx), 1)
+    resampled = weights @ sums.T  # (n_boot, 4)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = resampled[:, 0] / resampled[:, 1] - resampled[:, 2] / resampled[:, 3]
+    lo, hi = np.nanpercentile(d, [2.5, 97.5])
+    return {"value": float(value), "ci95": list(around(float(value), float(lo), float(hi))),
+            "n": len(keys), "interval": "bootstrap over items"}  # fmt: skip
 
 
 def sign_test(differences: Sequence[float]) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from debate.schema import Transcript
-from debate.stats.estimates import difference, proportion
+from debate.stats.estimates import grouped_difference, proportion
 
 
 def won(t: Transcript, role: str) -> bool:
@@ -22,23 +22,39 @@ def side_wins(
     transcripts: list[Transcript], counts: Callable[[Transcript, str], bool] = lambda t, r: True
 ) -> dict[str, list[bool]]:
     """Per side ("true": the role argued the correct answer, "false": a wrong one), one flag per
-    judged match and role that `counts`: did the judge pick that role's answer."""
-    wins: dict[str, list[bool]] = {"true": [], "false": []}
+    judged match and role that `counts`: did the judge pick that role's answer. Under "items",
+    each flag's item id, in the same order (flags of one item are not independent)."""
+    wins = no_wins()
     for t in transcripts:
         if t.verdict is None:
             continue
         for role, side in t.assignment.items():
             if counts(t, role):
-                wins["true" if side == t.item.correct else "false"].append(won(t, role))
+                add_win(wins, side == t.item.correct, won(t, role), t.item.id)
     return wins
 
 
-def side_rates(wins: dict[str, list[bool]]) -> dict:
-    """Win rates on each side with Wilson intervals, and their gap (the honest advantage)."""
+def no_wins() -> dict:
+    return {"true": [], "false": [], "items": {"true": [], "false": []}}
+
+
+def add_win(wins: dict, honest: bool, win: bool, item: str) -> None:
+    key = "true" if honest else "false"
+    wins[key].append(win)
+    wins["items"][key].append(item)
+
+
+def side_rates(wins: dict, seed: int = 0) -> dict:
+    """Win rates on each side with Wilson intervals, and their gap (the honest advantage) with
+    a bootstrap over items: an item's true-side and false-side flags are resampled together
+    (in a two-player debate one side's win is the other's loss)."""
+    items = wins["items"]
     return {
         "win_rate_as_true": proportion(wins["true"]),
         "win_rate_as_false": proportion(wins["false"]),
-        "honest_advantage": difference(wins["true"], wins["false"]),
+        "honest_advantage": grouped_difference(
+            wins["true"], items["true"], wins["false"], items["false"], seed
+        ),
     }
 
 

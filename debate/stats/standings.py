@@ -8,7 +8,7 @@ from collections import defaultdict
 from debate.config import TournamentConfig
 from debate.schema import Transcript
 from debate.stats.estimates import proportion
-from debate.stats.outcomes import judge_accuracy, side_rates, side_score, won
+from debate.stats.outcomes import add_win, judge_accuracy, no_wins, side_rates, side_score, won
 from debate.stats.ratings import Game, fit
 
 
@@ -53,7 +53,7 @@ def standings(
             cfg.seed,
         )
     }
-    wins: dict[str, dict[str, list[bool]]] = defaultdict(lambda: {"true": [], "false": []})
+    wins: dict[str, dict] = defaultdict(no_wins)
     self_play: dict[str, list[Transcript]] = defaultdict(list)
     pair: dict[tuple[str, str], list[float]] = defaultdict(list)
     first_won: list[bool] = []
@@ -70,7 +70,7 @@ def standings(
             me = t.agents[role]
             them = next(t.agents[r] for r in roles if r != role)
             honest = t.assignment[role] == t.item.correct
-            wins[me]["true" if honest else "false"].append(won(t, role))
+            add_win(wins[me], honest, won(t, role), t.item.id)
             pair[(me, them)].append(side_score(t, role, rc.outcome))
     rows = []
     for r in overall:

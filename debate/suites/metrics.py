@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from debate.protocols.collaborative import round_vote
 from debate.registry import register
 from debate.schema import Transcript, Verdict
 from debate.stats.agreement import compare_judges, panel_members
@@ -93,6 +94,26 @@ def open_choices(transcripts: list[Transcript]) -> dict | None:
         "agrees_if_chose_false": rates["win_rate_as_false"],
         "agreement_gap": rates["honest_advantage"],
     }
+
+
+@register("metric", "rounds")
+def vote_by_round(transcripts: list[Transcript]) -> dict | None:
+    """Protocols whose agents state their own answers (collaborative debate, majority vote):
+    each round's vote, as accuracy by round (as Du et al. 2023 report it), and how many agents
+    stated an answer that could be read. None for protocols with assigned sides."""
+    judged = [t for t in transcripts if t.verdict is not None and not t.assignment and t.turns]
+    if not judged:
+        return None
+    by_round = []
+    for r in range(max(turn.round for t in judged for turn in t.turns) + 1):
+
+        def right(t: Transcript, r: int = r) -> float:
+            return float(round_vote(t.turns, r, len(t.item.answers)).choice == t.item.correct)
+
+        stated = [turn.side is not None for t in judged for turn in t.turns if turn.round == r]
+        by_round.append({"round": r, "accuracy": boot_mean(list(per_item(judged, right).values())),
+                         "stated_answer": proportion(stated)})  # fmt: skip
+    return {"by_round": by_round}
 
 
 @register("metric", "calibration")

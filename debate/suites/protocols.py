@@ -9,6 +9,12 @@ under `<run>/arms/<arm>` (so each arm resumes on its own). Arms:
 - `self-consistency`: the judge alone, asked as many times as a debate made model calls.
 - `open-consultancy`, `open-debate` (not in the default list): the debater chooses its answer;
   reported also is how often the judge agrees with it when it chose the true or a false answer.
+- `collaborative`, `majority-vote` (not in the default list): agents who state their own
+  answers, discussing over `protocol.rounds` or voting once each; the vote gets collaborative
+  debate's agents times its rounds, the same number of generations. Each round's vote is
+  reported (accuracy by round).
+Every difference reported between arms is paired over the items (all pairs of arms); the
+honest advantage's interval is a bootstrap over items.
 Every verdict is judged with the answers in both orders (`judge.orders: both`).
 """
 
@@ -47,7 +53,9 @@ from debate.usage import markdown as usage_markdown
 # the default arms: the two bounds, consultancy and debate (`simultaneous` and the
 # compute-matched `self-consistency` are there to add with `arms`)
 ARMS = ["naive", "expert", "consultancy", "sequential"]
-DEBATES = ["sequential", "simultaneous"]
+# the order paired differences are taken in: baselines first, the expert's ceiling last
+RANK = ["naive", "self-consistency", "consultancy", "open-consultancy", "majority-vote",
+        "collaborative", "sequential", "simultaneous", "open-debate", "interactive", "expert"]  # fmt: skip
 
 
 class ProtocolSuiteConfig(RunConfig):
@@ -67,14 +75,24 @@ class ProtocolSuiteConfig(RunConfig):
 
 def arm_config(cfg: ProtocolSuiteConfig, arm: str, judge_samples: int = 1) -> RunConfig:
     """The run of one arm: the suite's settings, with the protocol params each arm's protocol
-    takes (the compute-matched baseline gets its number of judge samples)."""
+    takes (the compute-matched baseline gets its number of judge samples; the majority vote as
+    many agents as collaborative debate makes speeches)."""
     data = cfg.model_dump(exclude={"arms", "compute_match", "checkpoint", "name", "out"})
     takes = get("protocol", arm).options.model_fields
     params = {k: v for k, v in data["protocol"]["params"].items() if k in takes}
     if "judge_samples" in takes:
         params["judge_samples"] = judge_samples
+    if arm == "majority-vote":
+        params["n_agents"] = vote_agents(cfg)
     data["protocol"].update(name=arm, params=params)
     return RunConfig(name=arm, out=str(cfg.run_dir / "arms"), **data)
+
+
+def vote_agents(cfg: ProtocolSuiteConfig) -> int:
+    """Agents of the majority-vote arm: collaborative debate's agents times its rounds, so the
+    two make the same number of generations (each agent speaks once a round)."""
+    default = get("protocol", "collaborative").options.model_fields["n_agents"].default
+    return cfg.protocol.params.get("n_agents", default) * cfg.protocol.rounds
 
 
 def calls_per_match(transcripts: list[Transcript], n_orders: int) -> int:
@@ -176,11 +194,14 @@ def summarize(cfg: ProtocolSuiteConfig, transcripts: dict[str, list[Transcript]]
             # calibration, choices, open, and any a plugin adds)
             **{name: metric(ts) for name, metric in entries("metric").items()},
         }
-    diffs = {}
-    for d in (a for a in DEBATES if a in correct):
-        for base in ("consultancy", "naive", "self-consistency"):
-            if base in correct:
-                diffs[f"{d} - {base}"] = paired_difference(correct[d], correct[base], cfg.seed)
+    # every pair of arms, each difference paired over the items both judged, the later arm
+    # of RANK minus the earlier (a debate minus its baselines, the expert minus the rest)
+    ranked = sorted(cfg.arms, key=lambda a: RANK.index(a) if a in RANK else len(RANK))
+    diffs = {
+        f"{a} - {b}": paired_difference(correct[a], correct[b], cfg.seed)
+        for i, a in enumerate(ranked)
+        for b in ranked[:i]
+    }
     return {"suite": "protocols", "judge": make_judge(cfg.judge).name, "arms": arms,
             "paired_differences": diffs}  # fmt: skip
 
@@ -201,12 +222,12 @@ def markdown(cfg: ProtocolSuiteConfig, results: dict) -> str:
     ]
     for arm, m in results["arms"].items():
         pb, sides, cal = m["position_bias"], m["sides"], m["calibration"]
-        adv = sides["honest_advantage"]["value"] if sides else None
+        adv = sides["honest_advantage"] if sides else None
         lines.append(
             f"| {arm} | {estimate(m['accuracy'])} | {estimate(m['mean_p_correct'])} | "
             f"{cal['brier']:.3f} | {cal['ece']:.3f} | "
             f"{estimate(pb['first_listed_minus_half'], True) if pb else '-'} | "
-            f"{'-' if adv is None else percent(adv, signed=True)} | "
+            f"{'-' if adv is None or adv['value'] is None else estimate(adv, True)} | "
             f"{estimate(sides['fooled_by_wrong_speaker']) if sides else '-'} | "
             f"{m['judge_calls_per_match']:.1f} |"
         )
@@ -228,6 +249,7 @@ def markdown(cfg: ProtocolSuiteConfig, results: dict) -> str:
         lines.append(f"| {k} | {estimate(d, True)} | {sign_p(d)} |")
     lines += open_markdown(results)
     lines += judges_markdown(results)
+    lines += rounds_markdown(results)
     lines += ["", "![reliability](plots/reliability.png)", ""]
     if results.get("usage"):
         lines.append(usage_markdown(results["usage"]))
@@ -270,6 +292,21 @@ def open_markdown(results: dict) -> list[str]:
             f"| {arm} | {estimate(o['chose_true'])} | {estimate(o['agrees_if_chose_true'])} | "
             f"{estimate(o['agrees_if_chose_false'])} | {estimate(o['agreement_gap'], True)} |"
         )
+    return lines
+
+
+def rounds_markdown(results: dict) -> list[str]:
+    """Arms whose agents vote (collaborative debate, majority vote): accuracy of each round's
+    vote, beside how many agents stated a readable answer."""
+    rows = [(a, m["rounds"]) for a, m in results["arms"].items() if m.get("rounds")]
+    if not rows:
+        return []
+    lines = ["", "| voting arm | round | vote accuracy (95% CI) | agents stating an answer (Wilson) |",
+             "| --- | --- | --- | --- |"]  # fmt: skip
+    for arm, r in rows:
+        for x in r["by_round"]:
+            lines.append(f"| {arm} | {x['round'] + 1} | {estimate(x['accuracy'])} | "
+                         f"{estimate(x['stated_answer'])} |")  # fmt: skip
     return lines
 
 
