@@ -40,7 +40,7 @@ from debate.registry import entries, get, names
 from debate.runfolder import RunFolder
 from debate.schema import Transcript
 from debate.stats.estimates import boot_mean
-from debate.stats.formatting import estimate, kappa_text, percent, share, sign_p
+from debate.stats.formatting import estimate, kappa_text, share, sign_p
 from debate.stats.outcomes import unparsed
 from debate.suites.metrics import (
     order_correct,
