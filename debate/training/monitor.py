@@ -159,7 +159,12 @@ def quiet_library_bars() -> None:
 def watching(
     run_dir: Path, report: Report = no_report, tensorboard: bool = False
 ) -> Iterator[Monitor]:
-    """The monitor of one `debate train` command on `run_dir`."""
+    """The monitor of one `debate train` command on `run_dir`. Of several training processes,
+    rank 0 alone shows progress and writes TensorBoard, as it alone writes the run folder."""
+    from debate.training.distributed import ranks
+
+    if not ranks().is_main:
+        report, tensorboard = no_report, False
     logdir = run_dir / TENSORBOARD_DIR if tensorboard else None
     monitor = Monitor(report, logdir, steps_done(run_dir), shows_progress=report is not no_report)
     if monitor.shows_progress:
