@@ -38,9 +38,11 @@ from debate.run.runner import check_judged_by, load_items
 from debate.runfolder import RunFolder
 from debate.schema import Item
 from debate.seeds import derive_seed
+from debate.training import loop
 from debate.training.config import TrainConfig, as_debater
-from debate.training.evaluate import Report, no_report
+from debate.training.evaluate import Report, anchor_ratings, evaluate, no_report
 from debate.training.league import OPPONENT, LeagueState, Member
+from debate.training.rollouts import forked_rollouts
 
 SIDES = ("honest", "liar")
 BASE = "gen-0"  # the league's founder: the base model, an opponent of either side
@@ -77,13 +79,12 @@ class SideRoute:
 
 
 def learner_models(cfg: TrainConfig, g: int, frozen: dict[str, str]) -> dict[str, str]:
-    from debate.training.loop import checkpoint
-
     kind = "peft" if cfg.lora.enabled else "hf"
-    return {
-        s: frozen.get(s) or (cfg.policy.model if g == 0 else f"{kind}:{checkpoint(cfg, g) / s}")
-        for s in SIDES
-    }
+
+    def trained(side: str) -> str:
+        return cfg.policy.model if g == 0 else f"{kind}:{loop.checkpoint(cfg, g) / side}"
+
+    return {s: frozen.get(s) or trained(s) for s in SIDES}
 
 
 def learners_at(cfg: TrainConfig, g: int, frozen: dict[str, str]) -> dict[str, AgentConfig]:
@@ -123,9 +124,7 @@ def side_pairings(
     """Every item, each seat, both answers (the matches shared weights would play): the seat's
     side's learner against an opponent of the other side. Sides not in `train` (frozen) get no
     matches of their own."""
-    from debate.training.loop import play_config
-
-    pc = play_config(cfg)
+    pc = loop.play_config(cfg)
     protocol = get("protocol", pc.protocol.name)
     roles = protocol.roles_for(pc.protocol)
     specs = []
@@ -152,13 +151,12 @@ def experience(
     report: Report,
 ) -> tuple[dict, list]:
     """Play the matches, then update each trained side's learner from its own samples."""
-    from debate.training.loop import check, checkpoint, play_config
     from debate.training.reinforce import choice_samples, reinforce_update
-    from debate.training.rollouts import forked_rollouts
 
     specs = side_pairings(cfg, items, learners, opponents, train)
     groups = asyncio.run(
-        forked_rollouts(play_config(cfg), items, learners["honest"], [], judge,
+        # the planned specs say who plays: the policy and opponent arguments go unused
+        forked_rollouts(loop.play_config(cfg), items, learners["honest"], [], judge,
                         cfg.update.group_size, g, report, specs=specs)
     )  # fmt: skip
     updates = {}
@@ -168,19 +166,18 @@ def experience(
             return side_of(m.transcript.item, m.transcript.assignment, role) == side
 
         samples = choice_samples(groups, learners[side].model, keep=mine)
-        previous = checkpoint(cfg, g - 1) / side if g > 1 else None
-        updates[side] = reinforce_update(cfg, check(cfg), previous, samples,
-                                         checkpoint(cfg, g) / side, g)  # fmt: skip
+        previous = loop.checkpoint(cfg, g - 1) / side if g > 1 else None
+        updates[side] = reinforce_update(cfg, loop.check(cfg), previous, samples,
+                                         loop.checkpoint(cfg, g) / side, g)  # fmt: skip
     differ = [len({f.transcript.verdict.probs[0] for f in fs}) > 1 for fs in groups]
     updates["groups_that_differ"] = sum(differ) / max(1, len(differ))
     return updates, [f.transcript for fs in groups for f in fs]
 
 
 def read_league(cfg: TrainConfig, g: int) -> LeagueState:
-    from debate.training.loop import checkpoint
-
     if g > 1:
-        return LeagueState.model_validate_json((checkpoint(cfg, g - 1) / "league.json").read_text())
+        path = loop.checkpoint(cfg, g - 1) / "league.json"
+        return LeagueState.model_validate_json(path.read_text())
     return LeagueState(members=[Member(name=BASE, model=cfg.policy.model, generation=0)])
 
 
@@ -193,9 +190,6 @@ def train_sides(
 ) -> list:
     """`debate train` with a learner per side. `frozen` fixes sides to model specs (never
     updated); `evaluate_at(g)` replaces the generation's full evaluation."""
-    from debate.training import loop
-    from debate.training.evaluate import anchor_ratings, evaluate
-
     loop.check(cfg)
     if cfg.update.method != "choice":
         raise ConfigError("policy.share: false trains chosen evidence spans: set update.method "
@@ -267,8 +261,6 @@ def train_sides(
 def train(cfg: TrainConfig, on_line: Callable | None = None, report: Report = no_report) -> list:
     """`debate train`: one set of weights for both sides (`debate.training.loop.train`), or a
     learner per side (`policy.share: false`)."""
-    from debate.training import loop
-
     if getattr(cfg.policy, "share", True):
         return loop.train(cfg, on_line, report)
     return train_sides(cfg, on_line, report)
