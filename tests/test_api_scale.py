@@ -70,7 +70,8 @@ def test_tournament_and_eval_suite_run_with_api_debaters_and_judge_in_one_proces
                              "--out", str(tmp_path), "--name", "t"])  # fmt: skip
         assert t.exit_code == 0, t.output
         e = cli.invoke(app, ["eval", "protocols", "--debater", f"openai:deb-a@{p.url}", *judge,
-                             "--n-items", "3", "--out", str(tmp_path / "e")])  # fmt: skip
+                             "--n-items", "3", "--out", str(tmp_path / "e"),
+                             "--name", "eval-protocols"])  # fmt: skip
         assert e.exit_code == 0, e.output
         models = {r.body.get("model") for r in p.log if r.body}
     standings = json.loads((tmp_path / "t" / "results.json").read_text())

@@ -128,6 +128,7 @@ def test_a_rerun_of_a_finished_eval_makes_no_requests(tmp_path):
         args = [
             "eval", "protocols", "--debater", f"openai:deb@{p.url}?concurrency=16",
             "--judge", f"openai:judge@{p.url}", "--judge-kind", "letter", "--n-items", "4",
+            "--name", "eval-protocols",
         ]  # fmt: skip
         first = runner.invoke(app, args + ["--out", str(tmp_path / "a")])
         assert first.exit_code == 0, first.output

@@ -4,9 +4,11 @@ would copy them; any that exits non-zero fails the test, so the README cannot ro
 How a line is run:
 - Fenced `bash`/`sh`/`shell`/`console` blocks are read in order; `\\` continues a line, `&&`
   splits it, `#` starts a comment.
-- Each `debate ...` command runs as `python -m debate.cli ...` in a temporary folder holding a
-  copy of `examples/` and the small data files below, with its own `DEBATE_HARNESS_CACHE`
-  (sharing only the converted SmolLM2 weights), so nothing is written outside it.
+- Each `debate ...` command runs through the command line's app in this process (so a model
+  loads once, not once per line: a fresh process per line cost minutes), in a temporary folder
+  holding a copy of `examples/` and the small data files below, with its own
+  `DEBATE_HARNESS_CACHE` (sharing only the converted SmolLM2 weights), so nothing is written
+  outside it. torch's thread count is restored after each line (the MNIST commands set 1).
 - Sizes: the options in SMALL for the command are appended (the last value of a flag, and
   the last `--set` of a key, win), so every line runs the README's command on a few items.
   A command with no entry runs as written (reading commands: show, report, view, export, ...);
@@ -24,8 +26,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -126,7 +126,12 @@ def test_readme_commands_parse_into_known_rules():
 
 @pytest.mark.slow
 @pytest.mark.timeout(3000)
-def test_every_readme_command_runs_in_order(tmp_path):
+def test_every_readme_command_runs_in_order(tmp_path, monkeypatch):
+    import torch
+    from typer.testing import CliRunner
+
+    from debate.cli.main import app
+
     work = tmp_path / "work"
     shutil.copytree(ROOT / "examples", work / "examples")
     for name, rows in FILES.items():
@@ -135,7 +140,9 @@ def test_every_readme_command_runs_in_order(tmp_path):
     (shared / "gguf").mkdir(parents=True, exist_ok=True)
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "gguf").symlink_to(shared / "gguf")
-    env = {**os.environ, "DEBATE_HARNESS_CACHE": str(tmp_path / "cache"), "COLUMNS": "200"}
+    monkeypatch.setenv("DEBATE_HARNESS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(work)
+    threads = torch.get_num_threads()
 
     ran, skipped = [], []
     for args in readme_commands():
@@ -147,11 +154,11 @@ def test_every_readme_command_runs_in_order(tmp_path):
             continue
         full = [*args[1:], *SMALL.get(subcommand(args), [])]
         start = time.perf_counter()
-        res = subprocess.run([sys.executable, "-m", "debate.cli", *full], cwd=work, env=env,
-                             capture_output=True, text=True, timeout=1200)  # fmt: skip
-        assert res.returncode == 0, (
-            f"README command failed ({res.returncode}): debate {shlex.join(full)}\n"
-            f"{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+        res = CliRunner().invoke(app, full, env={"COLUMNS": "200"})
+        torch.set_num_threads(threads)
+        assert res.exit_code == 0, (
+            f"README command failed ({res.exit_code}): debate {shlex.join(full)}\n"
+            f"{res.output[-3000:]}\n{res.exception!r}"
         )
         ran.append(f"{time.perf_counter() - start:5.0f} s  {shlex.join(args)}")
     warnings.warn("README lines run:\n" + "\n".join(ran), stacklevel=1)

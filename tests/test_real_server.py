@@ -65,7 +65,7 @@ def test_eval_protocols_through_the_server(served, tmp_path):
     spec, _ = served
     result, _ = invoke("eval", "protocols", "--debater", spec, "--judge", spec,
                        "--judge-kind", "verdict", "--n-items", "1", "--arms", "naive,sequential",
-                       "--out", str(tmp_path))  # fmt: skip
+                       "--out", str(tmp_path), "--name", "eval-protocols")  # fmt: skip
     assert result.exit_code == 0, result.output
     arms = json.loads((tmp_path / "eval-protocols" / "results.json").read_text())["arms"]
     assert set(arms) == {"naive", "sequential"}
