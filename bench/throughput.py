@@ -7,7 +7,10 @@ Every comparison interleaves its sides (A B B A ...) and prints the median of th
 with their range, so load that comes and goes hits both sides alike. Engine comparisons use the
 process's CPU seconds (other jobs' load moves wall time far more), and wall time beside them.
 Rates are given as a share of the large-matmul rate measured in the same run for the same dtype
-(the compute ceiling), both per CPU second. The benchmark re-runs itself with sleeping OpenMP
+(the compute ceiling), both per CPU second; the work is counted as 2 FLOP per linear weight
+(lm_head included) per token of prompt and speech, which overstates a prefill that computes
+logits for its last position only: `bench/baselines.py` counts what each pass computes, and
+compares against transformers' own `generate` and a plain forward pass. The benchmark re-runs itself with sleeping OpenMP
 waits (OMP_WAIT_POLICY=PASSIVE, the package default), which must be set before torch loads.
 
 1. `debate run` (default config, shrunk to --items items and --tokens speech tokens): today's
@@ -32,6 +35,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from ceiling import hardware_line, matmul_ceiling
 
 from debate.config import JudgeConfig, ProtocolConfig, RunConfig, TaskConfig
 from debate.judges.scored import ClozeJudge
@@ -77,11 +81,8 @@ def ratio_line(label: str, num: list[float], den: list[float]) -> str:
     )
 
 
-def matmul_gflops(dtype: torch.dtype, n: int = 1024, k: int = 4) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
-    s, _ = timed(lambda: [a @ b for _ in range(k)])
-    return 2 * n**3 * k / s / 1e9
+def matmul_gflops(dtype: torch.dtype) -> float:
+    return matmul_ceiling(dtype)[0]
 
 
 def linear_params(model: HFModel) -> int:
@@ -198,7 +199,8 @@ def bench_rates(a: argparse.Namespace, model: HFModel) -> None:
     score_rate = [flop * prompt_tokens / s / 1e9 for s, _ in runs["score"]]
     computed_rate = [flop * computed / s / 1e9 for s, _ in runs["score"]]
     name = DTYPE_NAMES[dtype]
-    print(f"compute ceiling ({name} matmul 1024^3): "
+    print(hardware_line(dtype))
+    print(f"compute ceiling ({name} matmul 2048^3): "
           + " ".join(f"{g:.0f}" for g in ceilings) + " GFLOP per CPU s")  # fmt: skip
     print(f"model: {flop / 1e6:.0f} MFLOP per token (matmuls), {name}, "
           f"{torch.get_num_threads()} threads")  # fmt: skip
