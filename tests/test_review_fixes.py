@@ -1,0 +1,31 @@
+"""Fixes from the 2026-12-06 review of `debate rejudge`, `debate export` and the panel judge:
+real runs of scripted debaters judged by the oracle and by verdict judges whose model says
+fixed text."""
+
+from typer.testing import CliRunner
+
+from debate.cli.main import app
+from debate.config import JudgeConfig
+from debate.judges.panel import pooled
+from debate.runfolder import RunFolder
+from debate.schema import Verdict
+from tests.test_outputs import play, says
+
+cli = CliRunner()
+
+
+def test_a_majority_panel_whose_members_all_tie_is_a_read_tie_not_unread():
+    tie = Verdict(probs=[0.5, 0.5], judge="j", parsed=True)
+    assert pooled([tie, tie], 2, "majority") == ([0.5, 0.5], True)
+    unread = Verdict(probs=[0.5, 0.5], judge="j", parsed=False)
+    assert pooled([unread, unread], 2, "majority") == ([0.5, 0.5], False)
+
+
+def test_a_panels_text_under_both_orders_gives_the_pooled_member_readings(tmp_path):
+    first = says(tmp_path, "first", "Final answer: A")  # picks the first-listed answer
+    params = {"judges": ["oracle", f"verdict:{first}"]}
+    run = play(tmp_path, JudgeConfig(kind="panel", orders="both", params=params), n_items=2)
+    for t in RunFolder(run).read_transcripts():
+        member = t.verdict.members[1]
+        assert member.probs == [0.5, 0.5]  # A in both orders: one vote each way
+        assert f"verdict:{first}: 0.50, 0.50" in t.verdict.raw
