@@ -29,3 +29,18 @@ def test_a_panels_text_under_both_orders_gives_the_pooled_member_readings(tmp_pa
         member = t.verdict.members[1]
         assert member.probs == [0.5, 0.5]  # A in both orders: one vote each way
         assert f"verdict:{first}: 0.50, 0.50" in t.verdict.raw
+
+
+def test_export_of_dot_names_the_log_after_the_run_folder(tmp_path, monkeypatch):
+    run = play(tmp_path, JudgeConfig(kind="oracle"), name="liars", n_items=1)
+    monkeypatch.chdir(run)
+    res = cli.invoke(app, ["export", ".", "--format", "inspect", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 0, res.output
+    assert [p.name for p in (tmp_path / "x").iterdir()] == ["liars.eval"]
+
+
+def test_rejudge_refuses_a_negative_seed_in_one_line_before_judging(tmp_path):
+    run = play(tmp_path, JudgeConfig(kind="oracle"), n_items=1)
+    res = cli.invoke(app, ["rejudge", str(run), "--judge", "oracle", "--seed", "-5"])
+    assert res.exit_code == 2 and "--seed must be 0 or more" in res.output
+    assert not (run / "rejudged").exists()

@@ -44,7 +44,8 @@ def transcript_files(run_dir: Path) -> list[Path]:
 def group_of(run_dir: Path, file: Path) -> str:
     rel = file.relative_to(run_dir)
     if rel.name == "transcripts.jsonl":
-        return str(rel.parent) if rel.parent != Path(".") else run_dir.name
+        # resolved: a run folder given as "." is named by its own name, never ""
+        return str(rel.parent) if rel.parent != Path(".") else run_dir.resolve().name
     return str(rel.with_suffix(""))
 
 
