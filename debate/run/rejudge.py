@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from debate.config import JudgeConfig, Strict, dump_yaml
+from debate.config import ConfigError, JudgeConfig, Strict, dump_yaml
 from debate.match.judge import Case, Judge, make_judge, relabelled
 from debate.match.match import combine, variant
 from debate.present.viewer import group_of, read_file, transcript_files
@@ -136,6 +136,8 @@ def rejudge(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     run_dir = Path(run_dir)
+    if seed < 0:
+        raise ConfigError(f"--seed must be 0 or more, not {seed}")
     RunFolder(run_dir).existing()
     cfg = RejudgeConfig(run=str(run_dir), judges=judge_configs, seed=seed)
     judges = [make_judge(j) for j in cfg.judges]
