@@ -44,3 +44,22 @@ def test_rejudge_refuses_a_negative_seed_in_one_line_before_judging(tmp_path):
     res = cli.invoke(app, ["rejudge", str(run), "--judge", "oracle", "--seed", "-5"])
     assert res.exit_code == 2 and "--seed must be 0 or more" in res.output
     assert not (run / "rejudged").exists()
+
+
+def test_exports_name_the_models_a_panel_or_the_oracle_judged_with(tmp_path):
+    import datasets
+    from inspect_ai.log import read_eval_log
+
+    first = says(tmp_path, "first", "Final answer: A")
+    params = {"judges": ["oracle", f"verdict:{first}"]}
+    panel = play(tmp_path, JudgeConfig(kind="panel", params=params), name="panel", n_items=1)
+    oracle = play(tmp_path, JudgeConfig(kind="oracle"), name="oracle", n_items=1)
+    for run, model in ((panel, first), (oracle, "none")):
+        assert cli.invoke(app, ["export", str(run), "--format", "inspect"]).exit_code == 0
+        assert cli.invoke(app, ["export", str(run), "--format", "hf"]).exit_code == 0
+        [path] = (run / "export-inspect").glob("*.eval")
+        log = read_eval_log(str(path))
+        assert log.eval.model == model and log.eval.model_roles["judge"].model == model
+        assert log.samples[0].messages[-1].model == model
+        ds = datasets.load_from_disk(str(run / "export-hf" / "transcripts"))
+        assert ds[0]["judge_model"] == model

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from debate import __version__
 from debate.config import ConfigError
+from debate.match.judge import judge_models
 from debate.match.prompts import LABELS
 from debate.schema import ModelCall, Transcript
 from debate.stats.estimates import proportion
@@ -36,7 +37,7 @@ def need_inspect() -> None:
 def role_models(t: Transcript) -> dict[str, str]:
     """Speaker role -> model spec, and the judge's."""
     out = {r: str(t.provenance.agents.get(a, {}).get("model", a)) for r, a in t.agents.items()}
-    out["judge"] = str(t.provenance.judge.get("model", ""))
+    out["judge"] = judge_models(t.provenance.judge)
     return out
 
 
