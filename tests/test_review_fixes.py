@@ -2,6 +2,8 @@
 real runs of scripted debaters judged by the oracle and by verdict judges whose model says
 fixed text."""
 
+import json
+
 from typer.testing import CliRunner
 
 from debate.cli.main import app
@@ -63,3 +65,23 @@ def test_exports_name_the_models_a_panel_or_the_oracle_judged_with(tmp_path):
         assert log.samples[0].messages[-1].model == model
         ds = datasets.load_from_disk(str(run / "export-hf" / "transcripts"))
         assert ds[0]["judge_model"] == model
+
+
+def test_rejudge_reports_each_arm_apart_and_refuses_a_folder_of_runs(tmp_path):
+    res = cli.invoke(app, ["eval", "protocols", "--debater", "scripted:honest", "--judge-kind",
+                           "oracle", "--n-items", "2", "--arms", "naive,majority-vote",
+                           "--out", str(tmp_path), "--name", "ev"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    res = cli.invoke(app, ["rejudge", str(tmp_path / "ev"), "--judge", "oracle"])
+    assert res.exit_code == 0, res.output
+    results = json.loads((tmp_path / "ev" / "rejudged" / "1" / "results.json").read_text())
+    groups = results["groups"]
+    assert len(groups) == 2 and "judges" not in results  # never one pooled accuracy
+    recorded = sorted(next(iter(g["judges"])) for g in groups.values())
+    assert recorded == ["J0 recorded oracle", "J0 recorded vote"]
+    assert all(g["transcripts"] == 2 for g in groups.values())
+    for command in (["rejudge", str(tmp_path), "--judge", "oracle"],
+                    ["export", str(tmp_path), "--format", "hf", "--out", str(tmp_path / "x")]):  # fmt: skip
+        res = cli.invoke(app, command)
+        assert res.exit_code == 2 and "is not a run folder" in res.output and "ev" in res.output
+    assert not (tmp_path / "rejudged").exists() and not (tmp_path / "x").exists()

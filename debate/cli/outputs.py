@@ -27,12 +27,13 @@ def export(
 
 
 def write_export(run_dir: Path, format: str, out: Path) -> str:
-    from debate.present.viewer import group_of, read_file, transcript_files
+    from debate.present.viewer import check_run_folder, group_of, read_file, transcript_files
     from debate.runfolder import RunFolder, RunFolderError
 
     if format not in ("inspect", "hf"):
         raise ConfigError(f"unknown --format {format!r}; choose from: inspect, hf")
     RunFolder(run_dir).existing()
+    check_run_folder(run_dir)
     if out.exists():
         raise RunFolderError(f"{out} exists; give another --out (an export never overwrites)")
     groups, rollouts, configs = {}, [], {}
@@ -117,9 +118,18 @@ def rejudge(
 
 
 def print_comparison(results: dict) -> None:
+    groups = results["groups"]
+    for group, figures in groups.items():
+        print_group(figures, f"{group}: " if len(groups) > 1 else "")
+    if results["rebuilt_readings"]:
+        console.print(f"{results['rebuilt_readings']} reading(s) had no single recorded view "
+                      "and were rebuilt from the speeches")  # fmt: skip
+
+
+def print_group(results: dict, title: str) -> None:
     from debate.stats.formatting import estimate, kappa_text
 
-    table = Table(title=f"{results['transcripts']} transcripts")
+    table = Table(title=f"{escape(title)}{results['transcripts']} transcripts")
     for col in ("judge", "accuracy (95% CI)", "unparsed", "P(true answer)"):
         table.add_column(col)
     for name, j in results["judges"].items():
@@ -128,16 +138,13 @@ def print_comparison(results: dict) -> None:
                       f"[yellow]{unparsed}[/yellow]" if j["unparsed"] else unparsed,
                       "-" if j["mean_p_correct"] is None else f"{j['mean_p_correct']:.3f}")  # fmt: skip
     console.print(table)
-    table = Table(title="agreement (items both judges picked on)")
+    table = Table(title=f"{escape(title)}agreement (items both judges picked on)")
     for col in ("judges", "same pick (95% CI)", "Cohen's kappa (95% CI)", "no pick"):
         table.add_column(col)
     for pair, a in results["agreement"].items():
         short = " vs ".join(side.split(" ")[0] for side in pair.split(" vs "))
         table.add_row(escape(short), estimate(a["rate"]), kappa_text(a["kappa"]), str(a["no_pick"]))
     console.print(table)
-    if results["rebuilt_readings"]:
-        console.print(f"{results['rebuilt_readings']} reading(s) had no single recorded view "
-                      "and were rebuilt from the speeches")  # fmt: skip
 
 
 def add_to(app: typer.Typer) -> None:

@@ -12,7 +12,9 @@ transcript's speeches, and counted as rebuilt.
 The run folder's files are never changed: each rejudge writes a new folder `rejudged/N/` (the
 first N free) holding `verdicts.jsonl` (one record per transcript: the recorded verdict and each
 new judge's), `config.yaml` (the judges) and `results.json` (each judge's accuracy and unread
-verdicts, a panel's members too, and every pair's agreement).
+verdicts, a panel's members too, and every pair's agreement). The figures are per transcripts
+file (`groups`: an eval suite's arms, a training run's eval folders are never pooled into one
+accuracy); a run with one transcripts file also has them at the top.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pydantic import Field
 from debate.config import ConfigError, JudgeConfig, Strict, dump_yaml
 from debate.match.judge import Case, Judge, make_judge, relabelled
 from debate.match.match import combine, variant
-from debate.present.viewer import group_of, read_file, transcript_files
+from debate.present.viewer import check_run_folder, group_of, read_file, transcript_files
 from debate.run.engine import gather_limited
 from debate.run.runner import check_judge_gets, warm_models
 from debate.runfolder import RunFolder, RunFolderError
@@ -139,6 +141,7 @@ def rejudge(
     if seed < 0:
         raise ConfigError(f"--seed must be 0 or more, not {seed}")
     RunFolder(run_dir).existing()
+    check_run_folder(run_dir)
     cfg = RejudgeConfig(run=str(run_dir), judges=judge_configs, seed=seed)
     judges = [make_judge(j) for j in cfg.judges]
     items = saved(run_dir)
@@ -162,13 +165,24 @@ def rejudge(
     if on_progress:
         on_progress(0, len(items))
     records = asyncio.run(gather_limited((one(*x) for x in items), MAX_LIVE))
-    results = summarize(records, seed)
+    results = summarize_groups(records, seed)
     out = next_folder(run_dir)
     (out / "config.yaml").write_text(dump_yaml(cfg))
     (out / "verdicts.jsonl").write_text("".join(r.model_dump_json() + "\n" for r in records))
     results.update(run=str(run_dir), folder=str(out))
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
+
+
+def summarize_groups(records: list[Rejudged], seed: int = 0) -> dict:
+    """`summarize` per transcripts file: pooling an eval's arms or a training run's
+    generations would give one accuracy and one kappa of judges that read different things."""
+    groups = dict.fromkeys(r.folder for r in records)
+    per = {g: summarize([r for r in records if r.folder == g], seed) for g in groups}
+    out = {"transcripts": len(records), "rebuilt_readings": sum(r.rebuilt for r in records)}
+    if len(per) == 1:
+        out.update(next(iter(per.values())))
+    return {**out, "groups": per}
 
 
 def summarize(records: list[Rejudged], seed: int = 0) -> dict:
