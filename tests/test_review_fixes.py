@@ -85,3 +85,29 @@ def test_rejudge_reports_each_arm_apart_and_refuses_a_folder_of_runs(tmp_path):
         res = cli.invoke(app, command)
         assert res.exit_code == 2 and "is not a run folder" in res.output and "ev" in res.output
     assert not (tmp_path / "rejudged").exists() and not (tmp_path / "x").exists()
+
+
+def test_rejudge_refuses_a_judge_that_cannot_read_the_run_and_counts_single_failures(tmp_path):
+    run = play(tmp_path, JudgeConfig(kind="oracle"), n_items=2)
+    res = cli.invoke(app, ["rejudge", str(run), "--judge", "verdict:scripted:honest"])
+    assert res.exit_code == 2 and "cannot re-judge" in res.output
+    assert "Traceback" not in res.output and not (run / "rejudged").exists()
+    # one transcript saved with no recorded view and its speeches on an answer that is not
+    # there: a judge that names each quote's answer cannot read it
+    file = run / "transcripts.jsonl"
+    lines = file.read_text().splitlines()
+    broken = json.loads(lines[-1])
+    broken["verdict"]["views"] = []
+    for turn in broken["turns"]:
+        turn["side"] = 7
+    file.write_text("\n".join([*lines[:-1], json.dumps(broken)]) + "\n")
+    said = says(tmp_path, "said", "Final answer: A")
+    judge = f"{{kind: verdict, model: '{said}', attribute: true}}"
+    res = cli.invoke(app, ["rejudge", str(run), "--judge", judge])
+    assert res.exit_code == 0, res.output
+    assert "1 transcript(s) could not be re-judged" in " ".join(res.output.split())
+    results = json.loads((run / "rejudged" / "1" / "results.json").read_text())
+    assert results["failed"] == 1 and results["transcripts"] == len(lines) - 1
+    assert "IndexError" in results["first_failure"]
+    written = (run / "rejudged" / "1" / "verdicts.jsonl").read_text().splitlines()
+    assert len(written) == len(lines)  # the failed one too, with its error

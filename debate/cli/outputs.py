@@ -124,6 +124,9 @@ def print_comparison(results: dict) -> None:
     if results["rebuilt_readings"]:
         console.print(f"{results['rebuilt_readings']} reading(s) had no single recorded view "
                       "and were rebuilt from the speeches")  # fmt: skip
+    if results.get("failed"):
+        console.print(f"[yellow]{results['failed']} transcript(s) could not be re-judged and are "
+                      f"left out[/yellow] (first: {escape(results['first_failure'])})")  # fmt: skip
 
 
 def print_group(results: dict, title: str) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from debate.config import ConfigError, JudgeConfig, Strict, dump_yaml
+from debate.config import ConfigError, JudgeConfig, Strict, dump_yaml, one_line
 from debate.match.judge import Case, Judge, make_judge, relabelled
 from debate.match.match import combine, variant
 from debate.present.viewer import check_run_folder, group_of, read_file, transcript_files
@@ -55,6 +55,7 @@ class Rejudged(Record):
     recorded: Verdict  # the verdict saved with the transcript
     verdicts: list[Verdict]  # one per new judge, in the order given
     rebuilt: int = 0  # readings rebuilt from the speeches (no single recorded view to read)
+    error: str | None = None  # why a new judge failed on it (then no verdicts; left out of results)
 
 
 def base_case(t: Transcript, fragments: str) -> Case:
@@ -150,25 +151,51 @@ def rejudge(
     warm_models(set().union(*(j.models() for j in judges)))
     for j in judges:
         check_judge_gets(j)
-    done = 0
+    done, out = 0, None
 
-    async def one(group: str, t: Transcript, fragments: str) -> Rejudged:
+    async def one(group: str, t: Transcript, fragments: str, probe: bool = False) -> Rejudged:
         nonlocal done
-        got = [await rejudge_one(t, j, fragments) for j in judges]
+        record = Rejudged(folder=group, match_id=t.match_id, item=t.item.id,
+                          true_answer=t.item.correct, recorded=t.verdict, verdicts=[])  # fmt: skip
+        for j in judges:
+            try:
+                verdict, rebuilt = await rejudge_one(t, j, fragments)
+            except Exception as e:  # one transcript's failure is counted, not fatal
+                if probe:  # the first transcript: a judge that cannot read this run at all
+                    raise ConfigError(f"judge {j.name} cannot re-judge {run_dir} (match "
+                                      f"{t.match_id}): {type(e).__name__}: {one_line(e)}") from e  # fmt: skip
+                record.error = f"judge {j.name}: {type(e).__name__}: {one_line(e)}"
+                record.verdicts = []
+                break
+            record.verdicts.append(verdict)
+            record.rebuilt += rebuilt
+        if out is not None:  # written as it comes: an interrupted rejudge keeps what it did
+            with (out / "verdicts.jsonl").open("a") as f:
+                f.write(record.model_dump_json() + "\n")
         done += 1
         if on_progress:
             on_progress(done, len(items))
-        return Rejudged(folder=group, match_id=t.match_id, item=t.item.id,
-                        true_answer=t.item.correct, recorded=t.verdict,
-                        verdicts=[v for v, _ in got], rebuilt=sum(n for _, n in got))  # fmt: skip
+        return record
+
+    async def all_of() -> list[Rejudged]:
+        nonlocal out
+        first = await one(*items[0], probe=True)  # before any folder is made
+        out = next_folder(run_dir)
+        (out / "config.yaml").write_text(dump_yaml(cfg))
+        with (out / "verdicts.jsonl").open("a") as f:
+            f.write(first.model_dump_json() + "\n")
+        return [first, *await gather_limited((one(*x) for x in items[1:]), MAX_LIVE)]
 
     if on_progress:
         on_progress(0, len(items))
-    records = asyncio.run(gather_limited((one(*x) for x in items), MAX_LIVE))
-    results = summarize_groups(records, seed)
-    out = next_folder(run_dir)
-    (out / "config.yaml").write_text(dump_yaml(cfg))
-    (out / "verdicts.jsonl").write_text("".join(r.model_dump_json() + "\n" for r in records))
+    records = asyncio.run(all_of())
+    assert out is not None
+    judged = [r for r in records if r.error is None]
+    failed = [r for r in records if r.error is not None]
+    if not judged:
+        raise RunFolderError(f"every transcript failed to be re-judged ({out}): {failed[0].error}")
+    results = summarize_groups(judged, seed)
+    results.update(failed=len(failed), first_failure=failed[0].error if failed else None)
     results.update(run=str(run_dir), folder=str(out))
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
