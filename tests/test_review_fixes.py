@@ -111,3 +111,26 @@ def test_rejudge_refuses_a_judge_that_cannot_read_the_run_and_counts_single_fail
     assert "IndexError" in results["first_failure"]
     written = (run / "rejudged" / "1" / "verdicts.jsonl").read_text().splitlines()
     assert len(written) == len(lines)  # the failed one too, with its error
+
+
+def test_rejudge_reads_both_orders_when_asked_and_its_config_says_what_was_read(tmp_path):
+    import yaml
+
+    given = play(tmp_path, JudgeConfig(kind="oracle"), name="given", n_items=2)
+    first = says(tmp_path, "first", "Final answer: A")  # picks the first-listed answer
+    judge = f"{{kind: verdict, model: '{first}', orders: both}}"
+    res = cli.invoke(app, ["rejudge", str(given), "--judge", judge])
+    assert res.exit_code == 0, res.output
+    folder = given / "rejudged" / "1"
+    n = len(RunFolder(given).read_transcripts())
+    for line in (folder / "verdicts.jsonl").read_text().splitlines():
+        [v] = json.loads(line)["verdicts"]
+        assert [w["swapped"] for w in v["views"]] == [False, True]
+        assert v["probs"] == [0.5, 0.5] and len(v["order_probs"]) == 2  # its bias cancelled
+    assert json.loads((folder / "results.json").read_text())["rebuilt_readings"] >= n
+    assert yaml.safe_load((folder / "config.yaml").read_text())["judges"][0]["orders"] == "both"
+    both = play(tmp_path, JudgeConfig(kind="verdict", model=first, orders="both"), name="both")
+    res = cli.invoke(app, ["rejudge", str(both), "--judge", f"verdict:{first}"])  # orders: given
+    assert res.exit_code == 0, res.output
+    written = yaml.safe_load((both / "rejudged" / "1" / "config.yaml").read_text())
+    assert written["judges"][0]["orders"] == "both"  # the recorded readings, both orders

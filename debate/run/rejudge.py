@@ -7,7 +7,9 @@ read again by every new judge, and the readings are pooled as in a live match
 put in or taken out as it needs (`debate.match.judge.relabelled`; a panel's members kept one
 view labelled and unlabelled, which is one view); a reading recorded as several views (a judge
 that read each quote apart) or none (a folder from before views were kept) is rebuilt from the
-transcript's speeches, and counted as rebuilt.
+transcript's speeches, and counted as rebuilt. A new judge set to `orders: both` also reads
+the answers in the order the first judge did not (rebuilt); one set to `given` reads the recorded
+readings, and `config.yaml` then says `both` where every transcript was read in both orders.
 
 The run folder's files are never changed: each rejudge writes a new folder `rejudged/N/` (the
 first N free) holding `verdicts.jsonl` (one record per transcript: the recorded verdict and each
@@ -67,6 +69,13 @@ async def rejudge_one(t: Transcript, judge: Judge, fragments: str) -> tuple[Verd
     """`judge`'s verdict on every reading recorded on `t`'s verdict, and how many readings had
     to be rebuilt from the speeches."""
     views = t.verdict.views or [JudgeView(answers=t.item.answers, texts=[])]
+    if judge.cfg.orders == "both":  # a reading the first judge never made is rebuilt
+        have = {(v.swapped, v.reversed, v.sample) for v in views}
+        views = views + [
+            JudgeView(swapped=not v.swapped, reversed=v.reversed, sample=v.sample,
+                      answers=t.item.answers[::-1] if not v.swapped else t.item.answers, texts=[])
+            for v in views if (not v.swapped, v.reversed, v.sample) not in have
+        ]  # fmt: skip
     asks = [(v.swapped, v.reversed, v.sample) for v in views]
     orders = sorted({a[0] for a in asks})
     base = base_case(t, fragments)
@@ -194,6 +203,11 @@ def rejudge(
     failed = [r for r in records if r.error is not None]
     if not judged:
         raise RunFolderError(f"every transcript failed to be re-judged ({out}): {failed[0].error}")
+    for k, judge_cfg in enumerate(cfg.judges):  # the config says which orders were read
+        read = {frozenset(w.swapped for w in r.verdicts[k].views) for r in judged}
+        if read == {frozenset({False, True})}:
+            cfg.judges[k] = judge_cfg.model_copy(update={"orders": "both"})
+    (out / "config.yaml").write_text(dump_yaml(cfg))
     results = summarize_groups(judged, seed)
     results.update(failed=len(failed), first_failure=failed[0].error if failed else None)
     results.update(run=str(run_dir), folder=str(out))
