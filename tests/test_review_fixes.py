@@ -134,3 +134,34 @@ def test_rejudge_reads_both_orders_when_asked_and_its_config_says_what_was_read(
     assert res.exit_code == 0, res.output
     written = yaml.safe_load((both / "rejudged" / "1" / "config.yaml").read_text())
     assert written["judges"][0]["orders"] == "both"  # the recorded readings, both orders
+
+
+def test_exports_of_failed_runs_say_so_and_an_empty_run_is_refused(tmp_path):
+    import datasets
+    from inspect_ai.log import read_eval_log
+
+    from debate.run.engine import RunAborted
+
+    try:  # the judge's model cannot judge: every match fails
+        run = play(tmp_path, JudgeConfig(kind="verdict", model="scripted:honest"), n_items=1)
+    except RunAborted:
+        run = tmp_path / "runs" / "r"
+    transcripts = RunFolder(run).read_transcripts(failed=True)
+    assert transcripts and all(t.error for t in transcripts)
+    res = cli.invoke(app, ["export", str(run), "--format", "inspect"])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert f"{len(transcripts)} failed match(es) exported with their error" in said
+    assert "every match failed in: r" in said
+    [path] = (run / "export-inspect").glob("*.eval")
+    log = read_eval_log(str(path))
+    assert log.status == "error" and log.results is None and "failed" in log.error.message
+    assert [s.error.message for s in log.samples] == [t.error for t in transcripts]
+    res = cli.invoke(app, ["export", str(run), "--format", "hf"])
+    assert res.exit_code == 0, res.output
+    ds = datasets.load_from_disk(str(run / "export-hf" / "transcripts"))
+    assert ds["error"] == [t.error for t in transcripts]
+    (run / "transcripts.jsonl").write_text("")
+    res = cli.invoke(app, ["export", str(run), "--format", "hf", "--out", str(tmp_path / "e")])
+    assert res.exit_code == 2 and "no transcripts in" in res.output
+    assert not (tmp_path / "e").exists()

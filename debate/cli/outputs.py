@@ -44,7 +44,10 @@ def write_export(run_dir: Path, format: str, out: Path) -> str:
         if "rejudged" in file.relative_to(run_dir).parts:
             continue
         group = group_of(run_dir, file)
-        groups[group] = [t for t in read_file(file) if not t.error]
+        groups[group] = read_file(file)  # failed matches too, marked by their error
+        if not groups[group]:
+            del groups[group]
+            continue
         cfg_file = file.parent / "config.yaml"
         configs[group] = RunFolder(file.parent).read_config() if cfg_file.exists() else {}
     if not groups and not rollouts:
@@ -55,12 +58,25 @@ def write_export(run_dir: Path, format: str, out: Path) -> str:
         need_inspect()
         out.mkdir(parents=True)
         paths = write_inspect({g: (ts, configs[g]) for g, ts in groups.items()}, out)
-        return f"{len(paths)} inspect log(s) in {out}: " + ", ".join(p.name for p in paths)
+        said = f"{len(paths)} inspect log(s) in {out}: " + ", ".join(p.name for p in paths)
+        return said + failures(groups)
     from debate.present.export_hf import write_hf
 
     out.mkdir(parents=True)
     counts = write_hf(groups, preference_rows(run_dir, rollouts), out)
-    return f"{out}: " + ", ".join(f"{name} ({n} rows)" for name, n in counts.items())
+    said = f"{out}: " + ", ".join(f"{name} ({n} rows)" for name, n in counts.items())
+    return said + failures(groups)
+
+
+def failures(groups: dict[str, list]) -> str:
+    """What an export says of failed matches: exported with their error, never dropped
+    silently, and a group with no judged match exported as failed."""
+    failed = {g: sum(bool(t.error) for t in ts) for g, ts in groups.items()}
+    if not any(failed.values()):
+        return ""
+    every = [g for g, ts in groups.items() if failed[g] == len(ts)]
+    text = f"\n{sum(failed.values())} failed match(es) exported with their error"
+    return text + (f"; every match failed in: {', '.join(every)}" if every else "")
 
 
 def preference_rows(run_dir: Path, rollouts: list) -> list[dict]:
