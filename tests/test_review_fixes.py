@@ -4,6 +4,7 @@ fixed text."""
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from debate.cli.main import app
@@ -49,8 +50,8 @@ def test_rejudge_refuses_a_negative_seed_in_one_line_before_judging(tmp_path):
 
 
 def test_exports_name_the_models_a_panel_or_the_oracle_judged_with(tmp_path):
-    import datasets
-    from inspect_ai.log import read_eval_log
+    datasets = pytest.importorskip("datasets")
+    read_eval_log = pytest.importorskip("inspect_ai.log").read_eval_log
 
     first = says(tmp_path, "first", "Final answer: A")
     params = {"judges": ["oracle", f"verdict:{first}"]}
@@ -137,8 +138,8 @@ def test_rejudge_reads_both_orders_when_asked_and_its_config_says_what_was_read(
 
 
 def test_exports_of_failed_runs_say_so_and_an_empty_run_is_refused(tmp_path):
-    import datasets
-    from inspect_ai.log import read_eval_log
+    datasets = pytest.importorskip("datasets")
+    read_eval_log = pytest.importorskip("inspect_ai.log").read_eval_log
 
     from debate.run.engine import RunAborted
 
