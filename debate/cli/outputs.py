@@ -27,12 +27,13 @@ def export(
 
 
 def write_export(run_dir: Path, format: str, out: Path) -> str:
-    from debate.present.viewer import group_of, read_file, transcript_files
+    from debate.present.viewer import check_run_folder, group_of, read_file, transcript_files
     from debate.runfolder import RunFolder, RunFolderError
 
     if format not in ("inspect", "hf"):
         raise ConfigError(f"unknown --format {format!r}; choose from: inspect, hf")
     RunFolder(run_dir).existing()
+    check_run_folder(run_dir)
     if out.exists():
         raise RunFolderError(f"{out} exists; give another --out (an export never overwrites)")
     groups, rollouts, configs = {}, [], {}
@@ -43,7 +44,10 @@ def write_export(run_dir: Path, format: str, out: Path) -> str:
         if "rejudged" in file.relative_to(run_dir).parts:
             continue
         group = group_of(run_dir, file)
-        groups[group] = [t for t in read_file(file) if not t.error]
+        groups[group] = read_file(file)  # failed matches too, marked by their error
+        if not groups[group]:
+            del groups[group]
+            continue
         cfg_file = file.parent / "config.yaml"
         configs[group] = RunFolder(file.parent).read_config() if cfg_file.exists() else {}
     if not groups and not rollouts:
@@ -54,12 +58,25 @@ def write_export(run_dir: Path, format: str, out: Path) -> str:
         need_inspect()
         out.mkdir(parents=True)
         paths = write_inspect({g: (ts, configs[g]) for g, ts in groups.items()}, out)
-        return f"{len(paths)} inspect log(s) in {out}: " + ", ".join(p.name for p in paths)
+        said = f"{len(paths)} inspect log(s) in {out}: " + ", ".join(p.name for p in paths)
+        return said + failures(groups)
     from debate.present.export_hf import write_hf
 
     out.mkdir(parents=True)
     counts = write_hf(groups, preference_rows(run_dir, rollouts), out)
-    return f"{out}: " + ", ".join(f"{name} ({n} rows)" for name, n in counts.items())
+    said = f"{out}: " + ", ".join(f"{name} ({n} rows)" for name, n in counts.items())
+    return said + failures(groups)
+
+
+def failures(groups: dict[str, list]) -> str:
+    """What an export says of failed matches: exported with their error, never dropped
+    silently, and a group with no judged match exported as failed."""
+    failed = {g: sum(bool(t.error) for t in ts) for g, ts in groups.items()}
+    if not any(failed.values()):
+        return ""
+    every = [g for g, ts in groups.items() if failed[g] == len(ts)]
+    text = f"\n{sum(failed.values())} failed match(es) exported with their error"
+    return text + (f"; every match failed in: {', '.join(every)}" if every else "")
 
 
 def preference_rows(run_dir: Path, rollouts: list) -> list[dict]:
@@ -117,9 +134,21 @@ def rejudge(
 
 
 def print_comparison(results: dict) -> None:
+    groups = results["groups"]
+    for group, figures in groups.items():
+        print_group(figures, f"{group}: " if len(groups) > 1 else "")
+    if results["rebuilt_readings"]:
+        console.print(f"{results['rebuilt_readings']} reading(s) had no single recorded view "
+                      "and were rebuilt from the speeches")  # fmt: skip
+    if results.get("failed"):
+        console.print(f"[yellow]{results['failed']} transcript(s) could not be re-judged and are "
+                      f"left out[/yellow] (first: {escape(results['first_failure'])})")  # fmt: skip
+
+
+def print_group(results: dict, title: str) -> None:
     from debate.stats.formatting import estimate, kappa_text
 
-    table = Table(title=f"{results['transcripts']} transcripts")
+    table = Table(title=f"{escape(title)}{results['transcripts']} transcripts")
     for col in ("judge", "accuracy (95% CI)", "unparsed", "P(true answer)"):
         table.add_column(col)
     for name, j in results["judges"].items():
@@ -128,16 +157,13 @@ def print_comparison(results: dict) -> None:
                       f"[yellow]{unparsed}[/yellow]" if j["unparsed"] else unparsed,
                       "-" if j["mean_p_correct"] is None else f"{j['mean_p_correct']:.3f}")  # fmt: skip
     console.print(table)
-    table = Table(title="agreement (items both judges picked on)")
+    table = Table(title=f"{escape(title)}agreement (items both judges picked on)")
     for col in ("judges", "same pick (95% CI)", "Cohen's kappa (95% CI)", "no pick"):
         table.add_column(col)
     for pair, a in results["agreement"].items():
         short = " vs ".join(side.split(" ")[0] for side in pair.split(" vs "))
         table.add_row(escape(short), estimate(a["rate"]), kappa_text(a["kappa"]), str(a["no_pick"]))
     console.print(table)
-    if results["rebuilt_readings"]:
-        console.print(f"{results['rebuilt_readings']} reading(s) had no single recorded view "
-                      "and were rebuilt from the speeches")  # fmt: skip
 
 
 def add_to(app: typer.Typer) -> None:

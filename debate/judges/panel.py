@@ -18,6 +18,7 @@ from pydantic import Field
 
 from debate.config import ConfigError, Strict
 from debate.match.judge import Case, Judge, judge_config, make_judge
+from debate.match.match import members_text
 from debate.registry import register
 from debate.schema import JudgeView, Verdict
 
@@ -31,9 +32,11 @@ def pooled(verdicts: list[Verdict], n: int, aggregate: str) -> tuple[list[float]
     """The panel's probabilities and whether any member's verdict could be read (if none
     could, the panel's is unread too: uniform, never a guess)."""
     if aggregate == "majority":
-        votes = [v.choice for v in verdicts if v.choice is not None]
-        if not votes:
+        if not any(v.parsed for v in verdicts):
             return [1 / n] * n, False
+        votes = [v.choice for v in verdicts if v.choice is not None]
+        if not votes:  # every member read and tied: a tie, not an unread verdict
+            return [1 / n] * n, True
         return [votes.count(k) / len(votes) for k in range(n)], True
     read = [v.probs for v in verdicts if v.parsed]
     if not read:
@@ -75,12 +78,8 @@ class PanelJudge(Judge):
             verdict.views = [JudgeView(answers=c.item.answers, texts=c.views)]
         case.views.extend(dict.fromkeys(text for c in cases for text in c.views))
         probs, parsed = pooled(got, n, self.opts.aggregate)
-        picks = "; ".join(
-            f"{v.judge}: {'unparsed' if not v.parsed else ', '.join(f'{p:.2f}' for p in v.probs)}"
-            for v in got
-        )
         # named by what its members' verdicts say they are (a reading a member chose at run
         # time, such as the cloze judge's, shows)
         name = f"panel-{self.opts.aggregate}({', '.join(v.judge for v in got)})"
-        return Verdict(probs=probs, judge=name, parsed=parsed, raw=picks,
+        return Verdict(probs=probs, judge=name, parsed=parsed, raw=members_text(got),
                        calls=sum(v.calls for v in got), members=got)  # fmt: skip

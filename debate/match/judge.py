@@ -5,6 +5,8 @@ what the judge read as it read it."""
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -180,6 +182,22 @@ interface("judge", lambda obj: isinstance(obj, type) and issubclass(obj, Judge),
 
 def make_judge(cfg: JudgeConfig) -> Judge:
     return get("judge", cfg.kind)(cfg)
+
+
+@functools.cache
+def _models_of(described: str) -> str:
+    spec = json.loads(described)
+    try:
+        models = make_judge(judge_config(spec)).models()
+    except ValueError:  # ConfigError, UnknownName: a judge this install cannot make now
+        return str(spec.get("model", ""))
+    return ", ".join(sorted(models)) or "none"
+
+
+def judge_models(described: dict) -> str:
+    """The models a recorded judge (`Provenance.judge`) called: a panel's members', "none" for
+    a judge that calls none (the oracle), never the unused default `model` key."""
+    return _models_of(json.dumps(described, sort_keys=True, default=str))
 
 
 # what a judge named on the command line or in a panel takes from the config around it

@@ -270,6 +270,14 @@ class Match:
         return verdict
 
 
+def members_text(members: list[Verdict]) -> str:
+    """A panel's verdict text: each member's probabilities (or that it was unread)."""
+    return "; ".join(
+        f"{v.judge}: {'unparsed' if not v.parsed else ', '.join(f'{p:.2f}' for p in v.probs)}"
+        for v in members
+    )
+
+
 def combine(got: list[Verdict], asks: list[tuple[bool, bool, int]], orders: list[bool]) -> Verdict:
     """One verdict from the judge's readings (`asks`: swapped, reversed, sample): each put back
     in the original answer order, averaged per answer order, then over the orders. A panel's
@@ -296,6 +304,7 @@ def combine(got: list[Verdict], asks: list[tuple[bool, bool, int]], orders: list
                 for view in v.members[k].views
             ]
             verdict.members.append(member)
+        verdict.raw = members_text(verdict.members)  # the pooled readings, not the first one
     return verdict
 
 

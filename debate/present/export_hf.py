@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from debate.match.judge import judge_models
 from debate.schema import Transcript
 
 NONE = -1  # an integer column's "none" (no side, no pick): Arrow columns are typed
@@ -48,7 +49,7 @@ def row(t: Transcript, group: str) -> dict:
                    "side": NONE if u.side is None else u.side, "round": u.round, "text": u.text,
                    "shown": u.shown, "quotes": len(u.quotes),
                    "verified_quotes": sum(q.verified for q in u.quotes)} for u in t.turns],
-        "judge": v.judge if v else "", "judge_model": str(t.provenance.judge.get("model", "")),
+        "judge": v.judge if v else "", "judge_model": judge_models(t.provenance.judge),
         "probs": v.probs if v else [], "choice": NONE if v is None or v.choice is None else v.choice,
         "parsed": bool(v and v.parsed), "judge_correct": t.judge_correct,
         "p_correct": t.p_correct if v else float("nan"), "verdict_text": v.raw if v else "",

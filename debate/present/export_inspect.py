@@ -19,6 +19,7 @@ from pathlib import Path
 
 from debate import __version__
 from debate.config import ConfigError
+from debate.match.judge import judge_models
 from debate.match.prompts import LABELS
 from debate.schema import ModelCall, Transcript
 from debate.stats.estimates import proportion
@@ -36,7 +37,7 @@ def need_inspect() -> None:
 def role_models(t: Transcript) -> dict[str, str]:
     """Speaker role -> model spec, and the judge's."""
     out = {r: str(t.provenance.agents.get(a, {}).get("model", a)) for r, a in t.agents.items()}
-    out["judge"] = str(t.provenance.judge.get("model", ""))
+    out["judge"] = judge_models(t.provenance.judge)
     return out
 
 
@@ -85,7 +86,7 @@ def model_event(call: ModelCall):
 
 
 def sample(t: Transcript):
-    from inspect_ai.log import EvalSample
+    from inspect_ai.log import EvalError, EvalSample
     from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelOutput
     from inspect_ai.scorer import CORRECT, INCORRECT, NOANSWER, Score
 
@@ -147,7 +148,7 @@ def sample(t: Transcript):
         },  # fmt: skip
         events=[model_event(c) for c in t.calls],
         total_time=t.wall_s,
-        error=None,
+        error=EvalError(message=t.error, traceback="", traceback_ansi="") if t.error else None,
     )
 
 
@@ -156,6 +157,7 @@ def eval_log(transcripts: list[Transcript], task: str, config: dict):
     from inspect_ai.log import (
         EvalConfig,
         EvalDataset,
+        EvalError,
         EvalLog,
         EvalMetric,
         EvalResults,
@@ -208,7 +210,14 @@ def eval_log(transcripts: list[Transcript], task: str, config: dict):
                                    / max(1, len(judged)))}),
         ],
     )  # fmt: skip
-    return EvalLog(status="success", eval=spec, results=results,
+    failed = [t for t in transcripts if t.error]
+    error = None
+    if not judged:  # nothing to score: the log says the run failed, not "accuracy 0"
+        first = failed[0].error if failed else "no match was judged"
+        error = EvalError(message=f"{len(failed)} of {len(transcripts)} matches failed; first: "
+                          f"{first}", traceback="", traceback_ansi="")  # fmt: skip
+    return EvalLog(status="error" if error else "success", eval=spec,
+                   results=results if judged else None, error=error,
                    stats=EvalStats(started_at=now, completed_at=now),
                    samples=[sample(t) for t in transcripts])  # fmt: skip
 

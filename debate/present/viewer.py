@@ -41,10 +41,24 @@ def transcript_files(run_dir: Path) -> list[Path]:
     return [f for f in files if "checkpoints" not in f.relative_to(run_dir).parts]
 
 
+def check_run_folder(run_dir: Path) -> None:
+    """Refuse a folder that holds run folders rather than being one (`runs/`): reading every
+    run below it as one would pool runs with different settings without a word. (A folder of
+    saved transcripts with no config.yaml, and no runs in it, is read as one run.)"""
+    if (run_dir / "config.yaml").exists():
+        return
+    inside = sorted(p.parent.name for p in run_dir.glob("*/config.yaml"))
+    if inside:
+        raise RunFolderError(f"{run_dir} is not a run folder but holds {len(inside)}: "
+                             f"{', '.join(inside[:10])}{', ...' if len(inside) > 10 else ''}; "
+                             "give one of them")  # fmt: skip
+
+
 def group_of(run_dir: Path, file: Path) -> str:
     rel = file.relative_to(run_dir)
     if rel.name == "transcripts.jsonl":
-        return str(rel.parent) if rel.parent != Path(".") else run_dir.name
+        # resolved: a run folder given as "." is named by its own name, never ""
+        return str(rel.parent) if rel.parent != Path(".") else run_dir.resolve().name
     return str(rel.with_suffix(""))
 
 

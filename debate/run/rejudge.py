@@ -7,12 +7,16 @@ read again by every new judge, and the readings are pooled as in a live match
 put in or taken out as it needs (`debate.match.judge.relabelled`; a panel's members kept one
 view labelled and unlabelled, which is one view); a reading recorded as several views (a judge
 that read each quote apart) or none (a folder from before views were kept) is rebuilt from the
-transcript's speeches, and counted as rebuilt.
+transcript's speeches, and counted as rebuilt. A new judge set to `orders: both` also reads
+the answers in the order the first judge did not (rebuilt); one set to `given` reads the recorded
+readings, and `config.yaml` then says `both` where every transcript was read in both orders.
 
 The run folder's files are never changed: each rejudge writes a new folder `rejudged/N/` (the
 first N free) holding `verdicts.jsonl` (one record per transcript: the recorded verdict and each
 new judge's), `config.yaml` (the judges) and `results.json` (each judge's accuracy and unread
-verdicts, a panel's members too, and every pair's agreement).
+verdicts, a panel's members too, and every pair's agreement). The figures are per transcripts
+file (`groups`: an eval suite's arms, a training run's eval folders are never pooled into one
+accuracy); a run with one transcripts file also has them at the top.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from debate.config import JudgeConfig, Strict, dump_yaml
+from debate.config import ConfigError, JudgeConfig, Strict, dump_yaml, one_line
 from debate.match.judge import Case, Judge, make_judge, relabelled
 from debate.match.match import combine, variant
-from debate.present.viewer import group_of, read_file, transcript_files
+from debate.present.viewer import check_run_folder, group_of, read_file, transcript_files
 from debate.run.engine import gather_limited
 from debate.run.runner import check_judge_gets, warm_models
 from debate.runfolder import RunFolder, RunFolderError
@@ -53,6 +57,7 @@ class Rejudged(Record):
     recorded: Verdict  # the verdict saved with the transcript
     verdicts: list[Verdict]  # one per new judge, in the order given
     rebuilt: int = 0  # readings rebuilt from the speeches (no single recorded view to read)
+    error: str | None = None  # why a new judge failed on it (then no verdicts; left out of results)
 
 
 def base_case(t: Transcript, fragments: str) -> Case:
@@ -64,6 +69,13 @@ async def rejudge_one(t: Transcript, judge: Judge, fragments: str) -> tuple[Verd
     """`judge`'s verdict on every reading recorded on `t`'s verdict, and how many readings had
     to be rebuilt from the speeches."""
     views = t.verdict.views or [JudgeView(answers=t.item.answers, texts=[])]
+    if judge.cfg.orders == "both":  # a reading the first judge never made is rebuilt
+        have = {(v.swapped, v.reversed, v.sample) for v in views}
+        views = views + [
+            JudgeView(swapped=not v.swapped, reversed=v.reversed, sample=v.sample,
+                      answers=t.item.answers[::-1] if not v.swapped else t.item.answers, texts=[])
+            for v in views if (not v.swapped, v.reversed, v.sample) not in have
+        ]  # fmt: skip
     asks = [(v.swapped, v.reversed, v.sample) for v in views]
     orders = sorted({a[0] for a in asks})
     base = base_case(t, fragments)
@@ -136,7 +148,10 @@ def rejudge(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     run_dir = Path(run_dir)
+    if seed < 0:
+        raise ConfigError(f"--seed must be 0 or more, not {seed}")
     RunFolder(run_dir).existing()
+    check_run_folder(run_dir)
     cfg = RejudgeConfig(run=str(run_dir), judges=judge_configs, seed=seed)
     judges = [make_judge(j) for j in cfg.judges]
     items = saved(run_dir)
@@ -145,28 +160,70 @@ def rejudge(
     warm_models(set().union(*(j.models() for j in judges)))
     for j in judges:
         check_judge_gets(j)
-    done = 0
+    done, out = 0, None
 
-    async def one(group: str, t: Transcript, fragments: str) -> Rejudged:
+    async def one(group: str, t: Transcript, fragments: str, probe: bool = False) -> Rejudged:
         nonlocal done
-        got = [await rejudge_one(t, j, fragments) for j in judges]
+        record = Rejudged(folder=group, match_id=t.match_id, item=t.item.id,
+                          true_answer=t.item.correct, recorded=t.verdict, verdicts=[])  # fmt: skip
+        for j in judges:
+            try:
+                verdict, rebuilt = await rejudge_one(t, j, fragments)
+            except Exception as e:  # one transcript's failure is counted, not fatal
+                if probe:  # the first transcript: a judge that cannot read this run at all
+                    raise ConfigError(f"judge {j.name} cannot re-judge {run_dir} (match "
+                                      f"{t.match_id}): {type(e).__name__}: {one_line(e)}") from e  # fmt: skip
+                record.error = f"judge {j.name}: {type(e).__name__}: {one_line(e)}"
+                record.verdicts = []
+                break
+            record.verdicts.append(verdict)
+            record.rebuilt += rebuilt
+        if out is not None:  # written as it comes: an interrupted rejudge keeps what it did
+            with (out / "verdicts.jsonl").open("a") as f:
+                f.write(record.model_dump_json() + "\n")
         done += 1
         if on_progress:
             on_progress(done, len(items))
-        return Rejudged(folder=group, match_id=t.match_id, item=t.item.id,
-                        true_answer=t.item.correct, recorded=t.verdict,
-                        verdicts=[v for v, _ in got], rebuilt=sum(n for _, n in got))  # fmt: skip
+        return record
+
+    async def all_of() -> list[Rejudged]:
+        nonlocal out
+        first = await one(*items[0], probe=True)  # before any folder is made
+        out = next_folder(run_dir)
+        (out / "config.yaml").write_text(dump_yaml(cfg))
+        with (out / "verdicts.jsonl").open("a") as f:
+            f.write(first.model_dump_json() + "\n")
+        return [first, *await gather_limited((one(*x) for x in items[1:]), MAX_LIVE)]
 
     if on_progress:
         on_progress(0, len(items))
-    records = asyncio.run(gather_limited((one(*x) for x in items), MAX_LIVE))
-    results = summarize(records, seed)
-    out = next_folder(run_dir)
+    records = asyncio.run(all_of())
+    assert out is not None
+    judged = [r for r in records if r.error is None]
+    failed = [r for r in records if r.error is not None]
+    if not judged:
+        raise RunFolderError(f"every transcript failed to be re-judged ({out}): {failed[0].error}")
+    for k, judge_cfg in enumerate(cfg.judges):  # the config says which orders were read
+        read = {frozenset(w.swapped for w in r.verdicts[k].views) for r in judged}
+        if read == {frozenset({False, True})}:
+            cfg.judges[k] = judge_cfg.model_copy(update={"orders": "both"})
     (out / "config.yaml").write_text(dump_yaml(cfg))
-    (out / "verdicts.jsonl").write_text("".join(r.model_dump_json() + "\n" for r in records))
+    results = summarize_groups(judged, seed)
+    results.update(failed=len(failed), first_failure=failed[0].error if failed else None)
     results.update(run=str(run_dir), folder=str(out))
     (out / "results.json").write_text(json.dumps(results, indent=2))
     return results
+
+
+def summarize_groups(records: list[Rejudged], seed: int = 0) -> dict:
+    """`summarize` per transcripts file: pooling an eval's arms or a training run's
+    generations would give one accuracy and one kappa of judges that read different things."""
+    groups = dict.fromkeys(r.folder for r in records)
+    per = {g: summarize([r for r in records if r.folder == g], seed) for g in groups}
+    out = {"transcripts": len(records), "rebuilt_readings": sum(r.rebuilt for r in records)}
+    if len(per) == 1:
+        out.update(next(iter(per.values())))
+    return {**out, "groups": per}
 
 
 def summarize(records: list[Rejudged], seed: int = 0) -> dict:
