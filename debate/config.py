@@ -464,13 +464,23 @@ def parse_options(owner: str, key: str, options: type[BaseModel], params: dict) 
 Override = str | tuple[str, Any]
 
 
+def default_at(base: dict, key: str) -> dict:
+    """The command's default mapping at dotted `key` (empty where it has none): `--set
+    'judge={kind: panel, ...}'` keeps the command's other judge defaults (`orders: both`)."""
+    node: Any = base
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
 def load_config(
     model: type[BaseModel], source: Path | BaseModel | None, overrides: list[Override]
 ) -> Any:
     """The command's own defaults (the config class's), then the file's values (or a config
     object's), then each override in order: `key=value` text (CLI flags become these) or a
     (key, value) pair. Each changes exactly the key it names; a mapping in a file merges key by
-    key, a list in a file replaces the list. When nothing names `name`, the config is left
+    key, a list in a file replaces the list. A mapping given to an override is laid over the
+    command's default for that key (its own defaults fill what it leaves out). When nothing names `name`, the config is left
     without it set (`model_fields_set`), and `named` gives it a name of its own."""
     if isinstance(source, BaseModel):
         given = source.model_dump(mode="json", exclude_unset=False)
@@ -478,10 +488,13 @@ def load_config(
             given.pop("name", None)
     else:
         given = read_file(source) if source is not None else {}
-    data = merge(defaults(model), given)
+    base = defaults(model)
+    data = merge(base, given)
     explicit = "name" in given
     for o in overrides:
         key, value = parse_assignment(o) if isinstance(o, str) else o
+        if isinstance(value, dict):  # a whole mapping starts from the command's default there
+            value = merge(default_at(base, key), value)
         set_key(data, key, value)
         explicit = explicit or key == "name"
     if not explicit:
