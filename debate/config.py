@@ -464,6 +464,16 @@ def parse_options(owner: str, key: str, options: type[BaseModel], params: dict) 
 Override = str | tuple[str, Any]
 
 
+def in_own_folder(path: Path, given: dict) -> dict:
+    """A run folder's own config.yaml (`OUT/NAME/config.yaml`, named `NAME`) places the run
+    where that file now lies, not at the `out` it was written with: a moved run resumes in its
+    new place (`--config MOVED/NAME/config.yaml`). `--out` or `--set out=` still win."""
+    folder = Path(path).resolve().parent
+    if Path(path).name == "config.yaml" and "out" in given and given.get("name") == folder.name:
+        return {**given, "out": str(folder.parent)}
+    return given
+
+
 def default_at(base: dict, key: str) -> dict:
     """The command's default mapping at dotted `key` (empty where it has none): `--set
     'judge={kind: panel, ...}'` keeps the command's other judge defaults (`orders: both`)."""
@@ -487,7 +497,7 @@ def load_config(
         if "name" not in source.model_fields_set:
             given.pop("name", None)
     else:
-        given = read_file(source) if source is not None else {}
+        given = in_own_folder(source, read_file(source)) if source is not None else {}
     base = defaults(model)
     data = merge(base, given)
     explicit = "name" in given
