@@ -464,24 +464,47 @@ def parse_options(owner: str, key: str, options: type[BaseModel], params: dict) 
 Override = str | tuple[str, Any]
 
 
+def in_own_folder(path: Path, given: dict) -> dict:
+    """A run folder's own config.yaml (`OUT/NAME/config.yaml`, named `NAME`) places the run
+    where that file now lies, not at the `out` it was written with: a moved run resumes in its
+    new place (`--config MOVED/NAME/config.yaml`). `--out` or `--set out=` still win."""
+    folder = Path(path).resolve().parent
+    if Path(path).name == "config.yaml" and "out" in given and given.get("name") == folder.name:
+        return {**given, "out": str(folder.parent)}
+    return given
+
+
+def default_at(base: dict, key: str) -> dict:
+    """The command's default mapping at dotted `key` (empty where it has none): `--set
+    'judge={kind: panel, ...}'` keeps the command's other judge defaults (`orders: both`)."""
+    node: Any = base
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
 def load_config(
     model: type[BaseModel], source: Path | BaseModel | None, overrides: list[Override]
 ) -> Any:
     """The command's own defaults (the config class's), then the file's values (or a config
     object's), then each override in order: `key=value` text (CLI flags become these) or a
     (key, value) pair. Each changes exactly the key it names; a mapping in a file merges key by
-    key, a list in a file replaces the list. When nothing names `name`, the config is left
+    key, a list in a file replaces the list. A mapping given to an override is laid over the
+    command's default for that key (its own defaults fill what it leaves out). When nothing names `name`, the config is left
     without it set (`model_fields_set`), and `named` gives it a name of its own."""
     if isinstance(source, BaseModel):
         given = source.model_dump(mode="json", exclude_unset=False)
         if "name" not in source.model_fields_set:
             given.pop("name", None)
     else:
-        given = read_file(source) if source is not None else {}
-    data = merge(defaults(model), given)
+        given = in_own_folder(source, read_file(source)) if source is not None else {}
+    base = defaults(model)
+    data = merge(base, given)
     explicit = "name" in given
     for o in overrides:
         key, value = parse_assignment(o) if isinstance(o, str) else o
+        if isinstance(value, dict):  # a whole mapping starts from the command's default there
+            value = merge(default_at(base, key), value)
         set_key(data, key, value)
         explicit = explicit or key == "name"
     if not explicit:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import pkgutil
 import sys
+import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from importlib import import_module
@@ -50,7 +51,11 @@ class RegistryError(RuntimeError):
 _entries: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
 _origins: dict[str, dict[str, str]] = {k: {} for k in KINDS}
 _checks: dict[str, tuple[Callable[[Any], bool], str]] = {}
-_loaded: set[str] = set()
+_loaded: set[str] = set()  # kinds whose plugins are all imported
+_loading: set[str] = set()  # kinds being imported now (by the thread holding _lock)
+# One loader at a time: a second thread (two `debate.arun` gathered) waits for the first to
+# finish rather than read a half-filled registry. Re-entrant: a plugin may ask for another kind.
+_lock = threading.RLock()
 _namespace: str | None = None  # set while a third-party plugin is being imported
 
 
@@ -117,7 +122,18 @@ def _entry_points():
 def _load(kind: str) -> None:
     if kind in _loaded:
         return
-    _loaded.add(kind)
+    with _lock:
+        if kind in _loaded or kind in _loading:  # done meanwhile, or asked for while loading
+            return
+        _loading.add(kind)
+        try:
+            _import_kind(kind)
+            _loaded.add(kind)  # only once every entry is in
+        finally:
+            _loading.discard(kind)
+
+
+def _import_kind(kind: str) -> None:
     for target in KINDS[kind]:
         import_tree(target)
     for ep in _entry_points().select(group=GROUP.format(kind=kind)):

@@ -12,6 +12,7 @@ import errno
 import fcntl
 import json
 import os
+import threading
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -34,9 +35,18 @@ from debate.schema import READABLE_VERSIONS, Transcript
 NOT_COMPARED = SPEED_KEYS | {"out"}
 LOCK_NAME = ".lock"
 
-# Locks this process holds, by resolved folder: a process that claims a folder again (a resumed
-# run, an eval suite's arms) already owns it. Each is released when the process exits.
-_held: dict[Path, int] = {}
+# Locks this process holds, by resolved folder, with the thread that claimed each: a thread
+# that claims a folder again (a resumed run, an eval suite's arms) already owns it, and so does
+# any thread once the claiming one has ended. Another live thread (two API calls at once on one
+# folder) is refused, as another process is. Each is released when the process exits.
+_held: dict[Path, tuple[int, threading.Thread]] = {}
+_claiming = threading.Lock()
+
+
+def _mine(key: Path) -> bool:
+    """Whether this thread may use (or give up) a folder this process holds."""
+    owner = _held[key][1]
+    return owner is threading.current_thread() or not owner.is_alive()
 
 
 class RunFolderError(RuntimeError):
@@ -47,8 +57,8 @@ def release_under(path: Path) -> None:
     """Give up every folder this process holds at or under `path` (a run and its arms): for a
     long-lived caller, such as a notebook, that is done with the run."""
     top = Path(path).resolve()
-    for key in [k for k in _held if k == top or top in k.parents]:
-        os.close(_held.pop(key))
+    for key in [k for k in _held if (k == top or top in k.parents) and _mine(k)]:
+        os.close(_held.pop(key)[0])
 
 
 def _os_error(path: Path, e: OSError) -> RunFolderError:
@@ -99,8 +109,18 @@ class RunFolder:
 
     def lock(self) -> None:
         """Become the folder's one writer (made if missing), or fail at once naming the other."""
+        with _claiming:  # two threads of this process never take the same folder at once
+            self._lock()
+
+    def _lock(self) -> None:
         key = self.path.resolve()
         if key in _held:
+            if not _mine(key):
+                raise RunFolderError(
+                    f"run folder {self.path} is in use by another run in this process; wait "
+                    "for it to finish or use another --name"
+                )
+            _held[key] = (_held[key][0], threading.current_thread())
             return
         try:
             if self.path.exists() and not self.path.is_dir():
@@ -122,13 +142,13 @@ class RunFolder:
                 f"run folder {self.path} is in use by another process{by}; wait for it to "
                 "finish or use another --name"
             ) from None
-        _held[key] = fd
+        _held[key] = (fd, threading.current_thread())
 
     def release(self) -> None:
         """Give the folder up before the process ends (a long-lived caller that is done)."""
-        fd = _held.pop(self.path.resolve(), None)
-        if fd is not None:
-            os.close(fd)  # closing the only descriptor drops the flock
+        key = self.path.resolve()
+        if key in _held and _mine(key):
+            os.close(_held.pop(key)[0])  # closing the only descriptor drops the flock
 
     def read_config(self) -> dict:
         """The config.yaml written by the run, as a mapping (a clear error if it is not one)."""

@@ -21,6 +21,7 @@ safe and a sentence shown in two halves is not:
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 import pysbd
@@ -38,9 +39,15 @@ BEFORE_NAME_RE = re.compile(
 )
 
 
-@lru_cache(maxsize=1)
+_local = threading.local()
+
+
 def _pysbd() -> pysbd.Segmenter:
-    return pysbd.Segmenter(language="en", clean=False)
+    # one per thread: a Segmenter keeps the text it is segmenting on itself, so two runs at
+    # once (two `debate.arun` gathered) would mix their passages' sentences
+    if not hasattr(_local, "segmenter"):
+        _local.segmenter = pysbd.Segmenter(language="en", clean=False)
+    return _local.segmenter
 
 
 def _pieces(text: str) -> list[tuple[int, int]]:

@@ -47,6 +47,21 @@ def test_the_same_call_again_resumes_its_folder(tmp_path):
     assert (again.summary["played_matches"], again.summary["resumed_matches"]) == (0, 4)
 
 
+def test_a_moved_folder_resumes_from_its_own_config_file(tmp_path):
+    # config.yaml holds the absolute `out` it was written with; the file's place wins
+    first = debate.run(debaters=SCRIPTED, judge_kind="oracle", n_items=2, out=str(tmp_path / "a"))
+    moved = tmp_path / "b" / first.run_dir.name
+    moved.parent.mkdir()
+    first.run_dir.rename(moved)
+    again = debate.run(moved / "config.yaml")
+    assert again.run_dir.resolve() == moved.resolve() and not first.run_dir.exists()
+    assert (again.summary["played_matches"], again.summary["resumed_matches"]) == (0, 4)
+    # an `out` given with it still wins
+    assert (
+        debate.run(moved / "config.yaml", out=str(tmp_path / "c")).run_dir.parent == tmp_path / "c"
+    )
+
+
 def test_tournament_and_its_twin_inside_a_running_loop(tmp_path):
     kw = dict(debaters=[*SCRIPTED, "random=scripted:random"], judge_kind="oracle", n_items=1,
               out=str(tmp_path), **{"ratings.n_boot": 20})  # fmt: skip

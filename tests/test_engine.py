@@ -102,3 +102,30 @@ def test_simultaneous_speakers_do_not_see_each_other_in_a_round(scripted_cfg):
         mp.undo()
     assert sorted(seen)[:4] == [(0, 0), (0, 0), (0, 0), (0, 0)]
     assert all(n == 2 for r, n in seen if r == 1)
+
+
+def test_coroutines_still_queued_when_cancelled_are_not_left_unawaited():
+    # Ctrl-C during a run: matches waiting for a slot are closed, not warned about
+    import asyncio
+    import contextlib
+    import gc
+    import warnings
+
+    from debate.run.engine import gather_limited
+
+    async def match(i: int) -> int:
+        await asyncio.sleep(10)
+        return i
+
+    async def stopped() -> None:
+        task = asyncio.ensure_future(gather_limited([match(i) for i in range(3)], limit=1))
+        await asyncio.sleep(0.05)  # the first is playing, two wait for a slot
+        task.cancel()  # what Ctrl-C does to asyncio.run's task
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        asyncio.run(stopped())
+        gc.collect()
+    assert not [w for w in seen if "never awaited" in str(w.message)]

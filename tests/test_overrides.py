@@ -97,3 +97,20 @@ def test_a_run_nobody_named_is_named_by_what_it_changes():
     assert named(load_config(RunConfig, None, ["max_live=4"])).name == "run"
     assert named(load_config(RunConfig, None, ["name=mine", "task.seed=3"])).name == "mine"
     assert named(load_config(TournamentConfig, None, [])).name == "tournament"
+
+
+@pytest.mark.parametrize("form", ["text", "pair", "object"])
+def test_a_whole_mapping_keeps_the_commands_defaults_for_that_key(form):
+    # issue 26's trap: `--set 'judge={kind: oracle}'` lost eval protocols' `orders: both`
+    from debate.api.calls import resolve
+    from debate.config import JudgeConfig
+
+    given = {"text": "judge={kind: oracle}", "pair": ("judge", {"kind": "oracle"})}
+    if form == "object":
+        cfg = resolve(ProtocolSuiteConfig, None, {"judge": JudgeConfig(kind="oracle")})
+    else:
+        cfg = load_config(ProtocolSuiteConfig, None, [given[form]])
+    assert (cfg.judge.kind, cfg.judge.orders) == ("oracle", "both")
+    # a value it names still wins
+    cfg = load_config(ProtocolSuiteConfig, None, ["judge={kind: oracle, orders: given}"])
+    assert cfg.judge.orders == "given"

@@ -225,3 +225,22 @@ def test_a_protocol_a_judge_a_task_and_a_backend_are_one_new_file_each(tmp_path)
     lines = (tmp_path / "runs" / "new" / "transcripts.jsonl").read_text().splitlines()
     t = json.loads(lines[0])
     assert t["verdict"]["judge"] == "longest" and t["turns"][0]["quotes"][0]["verified"]
+
+
+def test_threads_loading_a_kind_at_once_all_see_every_entry():
+    # a fresh process: two `debate.arun` gathered there ask for protocols from two threads
+    code = """
+import threading
+from debate import registry
+start, seen = threading.Barrier(4), []
+def ask():
+    start.wait()
+    seen.append(len(registry.names("protocol")))
+threads = [threading.Thread(target=ask) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(seen, len(registry.names("protocol")))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seen, full = out.stdout.rsplit("]", 1)
+    assert {int(n) for n in seen.strip("[ ").split(",")} == {int(full)}

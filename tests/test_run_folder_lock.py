@@ -127,3 +127,31 @@ def test_readers_count_each_match_once(tmp_path: Path) -> None:
     assert after["n_matches"] == before["n_matches"] == len(lines)
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and f"0 played, {len(lines)} resumed" in again.output
+
+
+def test_a_second_thread_of_this_process_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+    # two API calls at once on one folder (asyncio.gather of two debate.arun) run on two threads
+    import threading
+
+    from debate.runfolder import RunFolderError, release_under
+
+    held, done = threading.Event(), threading.Event()
+
+    def first_run() -> None:
+        RunFolder(tmp_path / "same").lock()
+        RunFolder(tmp_path / "same").lock()  # the same run claiming again (resume) is fine
+        held.set()
+        done.wait(30)
+
+    first = threading.Thread(target=first_run)
+    first.start()
+    assert held.wait(30)
+    with pytest.raises(RunFolderError, match="in use by another run in this process"):
+        RunFolder(tmp_path / "same").lock()
+    release_under(tmp_path)  # the refused call gives back only what it holds
+    with pytest.raises(RunFolderError, match="in use by another run in this process"):
+        RunFolder(tmp_path / "same").lock()
+    done.set()
+    first.join()
+    RunFolder(tmp_path / "same").lock()  # its run has ended: the folder is free again
+    release_under(tmp_path)

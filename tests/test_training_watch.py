@@ -244,6 +244,19 @@ def test_export_model_loads_in_transformers_without_the_harness(tmp_path, tiny_m
     assert not (tmp_path / "m2").exists()
 
 
+def test_export_model_of_a_half_written_checkpoint_is_one_line(tmp_path):
+    # a checkpoint killed while being saved: its config is there, its weights are not
+    adapter, full = tmp_path / "adapter", tmp_path / "full"
+    adapter.mkdir(), full.mkdir()
+    (adapter / "adapter_config.json").write_text('{"base_model_name_or_path": "smollm2"}')
+    (full / "config.json").write_text("{}")
+    for ckpt in (adapter, full):
+        res = cli.invoke(app, ["export-model", str(ckpt), str(tmp_path / "out")])
+        assert res.exit_code == 2
+        assert "not a complete checkpoint" in res.output and len(res.output.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_export_model_of_a_smollm2_checkpoint_dequantises_its_gguf_base(tmp_path):
     from debate.models import trainable_path

@@ -67,9 +67,9 @@ class EvalResult(BaseModel):
 
 
 def plain(value: Any) -> Any:
-    """A keyword's value as config data (config objects as their mappings)."""
+    """A keyword's value as config data (config objects as the keys they set)."""
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+        return value.model_dump(mode="json", exclude_unset=True)  # the rest: command defaults
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value

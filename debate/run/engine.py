@@ -89,8 +89,14 @@ async def gather_limited(coroutines: Iterable[Awaitable[T]], limit: int) -> list
     slots = asyncio.Semaphore(limit)
 
     async def one(coro: Awaitable[T]) -> T:
-        async with slots:
-            return await coro
+        started = False
+        try:
+            async with slots:
+                started = True
+                return await coro
+        finally:
+            if not started and asyncio.iscoroutine(coro):
+                coro.close()  # cancelled while queued (Ctrl-C): no "never awaited" warning
 
     return list(await asyncio.gather(*(one(c) for c in coroutines)))
 

@@ -16,6 +16,11 @@ from pathlib import Path
 
 from debate.config import ConfigError
 
+# the weight files a saved checkpoint holds (peft's adapter, or a whole transformers model)
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                 "pytorch_model.bin.index.json")  # fmt: skip
+
 
 def checkpoint_folder(ckpt: str) -> Path:
     """A checkpoint folder, given as a path or as the `peft:DIR` / `hf:DIR` spec training
@@ -29,6 +34,10 @@ def checkpoint_folder(ckpt: str) -> Path:
         raise ConfigError(
             f"{path} is not a checkpoint (no adapter_config.json or config.json in it)"
         )
+    adapter = (path / "adapter_config.json").exists()
+    weights = ADAPTER_WEIGHTS if adapter else MODEL_WEIGHTS
+    if not any((path / w).exists() for w in weights):  # a save that was cut short
+        raise ConfigError(f"{path} is not a complete checkpoint (no {weights[0]} in it)")
     return path
 
 
@@ -50,7 +59,7 @@ def export_model(ckpt: str, out: Path) -> Path:
         raise ConfigError(str(e)) from None
     try:
         model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # ValueError: a config.json transformers cannot read
         raise ConfigError(f"cannot load the base model {base}: {str(e).splitlines()[0]}") from None
     if adapter:
         from peft import PeftModel
