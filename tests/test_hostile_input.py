@@ -339,8 +339,11 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path: Path) -> None:
             "--debater", "h=scripted:honest", "--debater", "l=scripted:liar", "--judge-kind",
             "oracle"]  # fmt: skip
     for delay in (0.3, 0.8, 1.5):
+        # Ctrl-C as a terminal delivers it: a suite started as a background job (`cmd &`)
+        # hands its children SIGINT ignored, and Python then never raises KeyboardInterrupt
         proc = subprocess.Popen(args, cwd=tmp_path, env=env_vars, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
+                                stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=120)
